@@ -1,0 +1,2 @@
+//! hubwire-bench
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! hubwire-dashboard
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! devhub
+#![forbid(unsafe_code)]

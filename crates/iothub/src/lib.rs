@@ -1,0 +1,2 @@
+//! hubwire-iothub
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! hubwire-mqtt
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! hubwire-web
+#![forbid(unsafe_code)]
