@@ -1,0 +1,4 @@
+//! The `devhub` command.
+#![forbid(unsafe_code)]
+
+fn main() {}
