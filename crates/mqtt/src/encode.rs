@@ -349,7 +349,7 @@ impl Body for Unsubscribe {
 }
 
 /// A packet without variable header or payload (PINGREQ, PINGRESP, DISCONNECT).
-struct Empty(PacketType);
+pub(crate) struct Empty(pub(crate) PacketType);
 
 impl Body for Empty {
     fn first_byte(&self) -> u8 {

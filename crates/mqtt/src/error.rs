@@ -247,6 +247,9 @@ pub enum CommandError {
         /// Return codes given.
         got: usize,
     },
+    /// `accept`/`refuse` was called while no CONNECT awaits an answer.
+    #[error("no CONNECT awaits an answer")]
+    NoPendingConnect,
     /// `refuse` was called with `ConnectReturnCode::Accepted`.
     #[error("a refusal needs a non-zero return code")]
     AcceptedIsNotARefusal,
