@@ -14,6 +14,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
+pub use hubwire_iothub::Ack;
+
 /// Tunables of the queue model; [`Default`] gives IoT Hub's documented defaults.
 #[derive(Debug, Clone)]
 pub struct C2dConfig {
@@ -43,58 +45,6 @@ impl Default for C2dConfig {
             max_ttl: Duration::from_secs(2 * 24 * 3600),
             history_limit: 1000,
             feedback_limit: 1000,
-        }
-    }
-}
-
-/// Which settlements produce a feedback record (the `iothub-ack` property).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum FeedbackMode {
-    /// No feedback (the default).
-    #[default]
-    None,
-    /// Feedback on completion.
-    Positive,
-    /// Feedback on dead-lettering (rejected, expired, delivery count exceeded).
-    Negative,
-    /// Both.
-    Full,
-}
-
-impl FeedbackMode {
-    /// Parses the wire value (`none`, `positive`, `negative`, `full`; case-insensitive).
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "none" => Some(Self::None),
-            "positive" => Some(Self::Positive),
-            "negative" => Some(Self::Negative),
-            "full" => Some(Self::Full),
-            _ => None,
-        }
-    }
-
-    /// The wire value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Positive => "positive",
-            Self::Negative => "negative",
-            Self::Full => "full",
-        }
-    }
-
-    fn wants(self, status: FeedbackStatus) -> bool {
-        match self {
-            Self::None => false,
-            Self::Full => true,
-            Self::Positive => status == FeedbackStatus::Success,
-            Self::Negative => matches!(
-                status,
-                FeedbackStatus::Expired
-                    | FeedbackStatus::DeliveryCountExceeded
-                    | FeedbackStatus::Rejected
-            ),
         }
     }
 }
@@ -136,7 +86,7 @@ pub struct NewMessage<M> {
     /// Message id used for feedback and views.
     pub message_id: String,
     /// Requested feedback.
-    pub ack: FeedbackMode,
+    pub ack: Ack,
     /// Time to live; `None` → [`C2dConfig::default_ttl`]; capped at [`C2dConfig::max_ttl`].
     pub ttl: Option<Duration>,
 }
@@ -168,7 +118,7 @@ pub struct Delivery<M> {
     /// When the lock expires unless settled.
     pub lock_expires_at: Duration,
     /// Requested feedback.
-    pub ack: FeedbackMode,
+    pub ack: Ack,
     /// The message.
     pub message: M,
 }
@@ -320,7 +270,7 @@ pub struct FeedbackRecord {
 struct Entry<M> {
     seq: u64,
     message_id: String,
-    ack: FeedbackMode,
+    ack: Ack,
     message: M,
     enqueued_at: Duration,
     expires_at: Duration,
@@ -724,7 +674,7 @@ impl<M: Clone> C2dQueues<M> {
         status: FeedbackStatus,
         at: Duration,
     ) {
-        if !e.ack.wants(status) || self.config.feedback_limit == 0 {
+        if !wants_feedback(e.ack, status) || self.config.feedback_limit == 0 {
             return;
         }
         let generation = self
@@ -750,6 +700,15 @@ impl<M: Clone> C2dQueues<M> {
         let a = splitmix64(&mut self.rng_state);
         let b = splitmix64(&mut self.rng_state);
         uuid_string(a, b)
+    }
+}
+
+fn wants_feedback(ack: Ack, status: FeedbackStatus) -> bool {
+    match status {
+        FeedbackStatus::Success => ack.wants_positive(),
+        FeedbackStatus::Expired
+        | FeedbackStatus::DeliveryCountExceeded
+        | FeedbackStatus::Rejected => ack.wants_negative(),
     }
 }
 

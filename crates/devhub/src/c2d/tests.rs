@@ -12,7 +12,7 @@ fn model() -> C2dQueues<String> {
     m
 }
 
-fn msg(id: &str, ack: FeedbackMode) -> NewMessage<String> {
+fn msg(id: &str, ack: Ack) -> NewMessage<String> {
     NewMessage {
         message: format!("body of {id}"),
         message_id: id.to_owned(),
@@ -21,7 +21,7 @@ fn msg(id: &str, ack: FeedbackMode) -> NewMessage<String> {
     }
 }
 
-fn send(m: &mut C2dQueues<String>, id: &str, ack: FeedbackMode, now: Duration) -> u64 {
+fn send(m: &mut C2dQueues<String>, id: &str, ack: Ack, now: Duration) -> u64 {
     m.enqueue(D, msg(id, ack), now)
         .map(|e| e.sequence_number)
         .unwrap_or_else(|e| panic!("enqueue {id}: {e}"))
@@ -50,13 +50,13 @@ fn statuses(m: &C2dQueues<String>) -> Vec<(String, FeedbackStatus)> {
 fn sequence_numbers_are_per_device_and_increasing() {
     let mut m = model();
     m.add_device("other", "gen-2");
-    assert_eq!(send(&mut m, "a", FeedbackMode::None, secs(0)), 1);
-    assert_eq!(send(&mut m, "b", FeedbackMode::None, secs(1)), 2);
+    assert_eq!(send(&mut m, "a", Ack::None, secs(0)), 1);
+    assert_eq!(send(&mut m, "b", Ack::None, secs(1)), 2);
     let other = m
-        .enqueue("other", msg("c", FeedbackMode::None), secs(2))
+        .enqueue("other", msg("c", Ack::None), secs(2))
         .map(|e| e.sequence_number);
     assert_eq!(other, Ok(1));
-    assert_eq!(send(&mut m, "d", FeedbackMode::None, secs(3)), 3);
+    assert_eq!(send(&mut m, "d", Ack::None, secs(3)), 3);
     assert_eq!(m.pending(D), 3);
     assert_eq!(m.pending("other"), 1);
 }
@@ -64,8 +64,8 @@ fn sequence_numbers_are_per_device_and_increasing() {
 #[test]
 fn receive_locks_oldest_visible_in_order() {
     let mut m = model();
-    send(&mut m, "a", FeedbackMode::None, secs(0));
-    send(&mut m, "b", FeedbackMode::None, secs(0));
+    send(&mut m, "a", Ack::None, secs(0));
+    send(&mut m, "b", Ack::None, secs(0));
     let first = recv(&mut m, secs(1));
     assert_eq!(first.message_id, "a");
     assert_eq!(first.message, "body of a");
@@ -85,32 +85,28 @@ fn receive_locks_oldest_visible_in_order() {
 fn queue_depth_is_limited_to_fifty() {
     let mut m = model();
     for i in 0..50 {
-        send(&mut m, &format!("m{i}"), FeedbackMode::None, secs(0));
+        send(&mut m, &format!("m{i}"), Ack::None, secs(0));
     }
-    let err = m.enqueue(D, msg("m50", FeedbackMode::None), secs(0));
+    let err = m.enqueue(D, msg("m50", Ack::None), secs(0));
     assert_eq!(err, Err(C2dError::QueueFull { depth: 50 }));
     assert_eq!(C2dError::QueueFull { depth: 50 }.code(), 403004);
     // Locked messages still count: receiving does not free a slot.
     let d = recv(&mut m, secs(1));
-    assert!(m
-        .enqueue(D, msg("m50", FeedbackMode::None), secs(1))
-        .is_err());
+    assert!(m.enqueue(D, msg("m50", Ack::None), secs(1)).is_err());
     // Completing does.
     assert_eq!(m.complete(D, &d.lock_token, secs(2)), Ok(()));
     assert_eq!(m.pending(D), 49);
-    assert!(m
-        .enqueue(D, msg("m50", FeedbackMode::None), secs(2))
-        .is_ok());
+    assert!(m.enqueue(D, msg("m50", Ack::None), secs(2)).is_ok());
     assert_eq!(m.pending(D), 50);
 }
 
 #[test]
 fn complete_removes_and_gives_positive_feedback() {
     let mut m = model();
-    send(&mut m, "pos", FeedbackMode::Positive, secs(0));
-    send(&mut m, "full", FeedbackMode::Full, secs(0));
-    send(&mut m, "neg", FeedbackMode::Negative, secs(0));
-    send(&mut m, "none", FeedbackMode::None, secs(0));
+    send(&mut m, "pos", Ack::Positive, secs(0));
+    send(&mut m, "full", Ack::Full, secs(0));
+    send(&mut m, "neg", Ack::Negative, secs(0));
+    send(&mut m, "none", Ack::None, secs(0));
     for t in 1..=4 {
         let d = recv(&mut m, secs(t));
         assert_eq!(m.complete(D, &d.lock_token, secs(t)), Ok(()));
@@ -137,7 +133,7 @@ fn complete_removes_and_gives_positive_feedback() {
 #[test]
 fn settling_twice_loses_the_lock() {
     let mut m = model();
-    send(&mut m, "a", FeedbackMode::None, secs(0));
+    send(&mut m, "a", Ack::None, secs(0));
     let d = recv(&mut m, secs(0));
     assert_eq!(m.complete(D, &d.lock_token, secs(1)), Ok(()));
     assert_eq!(
@@ -152,7 +148,7 @@ fn settling_twice_loses_the_lock() {
 #[test]
 fn lock_expiry_makes_message_visible_without_counting() {
     let mut m = model();
-    send(&mut m, "a", FeedbackMode::Full, secs(0));
+    send(&mut m, "a", Ack::Full, secs(0));
     let d = recv(&mut m, secs(10));
     // Still locked one instant before the lock ends.
     assert!(matches!(m.receive(D, secs(69)), Ok(None)));
@@ -177,7 +173,7 @@ fn lock_expiry_makes_message_visible_without_counting() {
 #[test]
 fn lock_expiry_is_noticed_by_settlement_without_tick() {
     let mut m = model();
-    send(&mut m, "a", FeedbackMode::None, secs(0));
+    send(&mut m, "a", Ack::None, secs(0));
     let d = recv(&mut m, secs(0));
     assert_eq!(
         m.complete(D, &d.lock_token, secs(60)),
@@ -189,7 +185,7 @@ fn lock_expiry_is_noticed_by_settlement_without_tick() {
 #[test]
 fn abandon_counts_and_dead_letters_at_max() {
     let mut m = model();
-    send(&mut m, "a", FeedbackMode::Negative, secs(0));
+    send(&mut m, "a", Ack::Negative, secs(0));
     for round in 1..=9u32 {
         let d = recv(&mut m, secs(u64::from(round)));
         assert_eq!(d.delivery_count, round - 1);
@@ -226,7 +222,7 @@ fn max_delivery_count_is_configurable() {
     };
     let mut m = C2dQueues::new(cfg, 1);
     m.add_device(D, "g");
-    send(&mut m, "a", FeedbackMode::Positive, secs(0));
+    send(&mut m, "a", Ack::Positive, secs(0));
     let d = recv(&mut m, secs(0));
     assert_eq!(m.abandon(D, &d.lock_token, secs(0)), Ok(()));
     assert_eq!(m.pending(D), 0);
@@ -241,8 +237,8 @@ fn max_delivery_count_is_configurable() {
 #[test]
 fn reject_dead_letters_with_negative_feedback() {
     let mut m = model();
-    send(&mut m, "neg", FeedbackMode::Negative, secs(0));
-    send(&mut m, "pos", FeedbackMode::Positive, secs(0));
+    send(&mut m, "neg", Ack::Negative, secs(0));
+    send(&mut m, "pos", Ack::Positive, secs(0));
     let a = recv(&mut m, secs(1));
     let b = recv(&mut m, secs(1));
     assert_eq!(m.reject(D, &a.lock_token, secs(2)), Ok(()));
@@ -268,12 +264,12 @@ fn ttl_expiry_dead_letters_at_the_expiry_instant() {
         D,
         NewMessage {
             ttl: Some(secs(30)),
-            ..msg("short", FeedbackMode::Full)
+            ..msg("short", Ack::Full)
         },
         secs(5),
     );
     assert_eq!(e.map(|e| e.expires_at), Ok(secs(35)));
-    send(&mut m, "long", FeedbackMode::Full, secs(5));
+    send(&mut m, "long", Ack::Full, secs(5));
     assert_eq!(m.next_deadline(), Some(secs(35)));
     m.tick(secs(34));
     assert_eq!(m.pending(D), 2);
@@ -301,15 +297,15 @@ fn ttl_expiry_applies_to_locked_messages_and_frees_slots() {
         D,
         NewMessage {
             ttl: Some(secs(10)),
-            ..msg("a", FeedbackMode::Negative)
+            ..msg("a", Ack::Negative)
         },
         secs(0),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let d = recv(&mut m, secs(1));
-    assert!(m.enqueue(D, msg("b", FeedbackMode::None), secs(5)).is_err());
+    assert!(m.enqueue(D, msg("b", Ack::None), secs(5)).is_err());
     // Expiry is applied lazily by the next operation: the slot is free again.
-    assert!(m.enqueue(D, msg("b", FeedbackMode::None), secs(10)).is_ok());
+    assert!(m.enqueue(D, msg("b", Ack::None), secs(10)).is_ok());
     assert_eq!(
         m.complete(D, &d.lock_token, secs(10)),
         Err(C2dError::LockLost)
@@ -327,7 +323,7 @@ fn ttl_is_capped() {
         D,
         NewMessage {
             ttl: Some(secs(10 * 24 * 3600)),
-            ..msg("a", FeedbackMode::None)
+            ..msg("a", Ack::None)
         },
         secs(0),
     );
@@ -337,8 +333,8 @@ fn ttl_is_capped() {
 #[test]
 fn release_returns_message_without_counting() {
     let mut m = model();
-    send(&mut m, "a", FeedbackMode::None, secs(0));
-    send(&mut m, "b", FeedbackMode::None, secs(0));
+    send(&mut m, "a", Ack::None, secs(0));
+    send(&mut m, "b", Ack::None, secs(0));
     let a = recv(&mut m, secs(1));
     let b = recv(&mut m, secs(1));
     assert_eq!(m.release(D, &b.lock_token, secs(2)), Ok(()));
@@ -357,7 +353,7 @@ fn release_returns_message_without_counting() {
 fn next_deadline_tracks_locks_and_ttls() {
     let mut m = model();
     assert_eq!(m.next_deadline(), None);
-    send(&mut m, "a", FeedbackMode::None, secs(0));
+    send(&mut m, "a", Ack::None, secs(0));
     assert_eq!(m.next_deadline(), Some(secs(3600)));
     let d = recv(&mut m, secs(100));
     assert_eq!(m.next_deadline(), Some(secs(160)));
@@ -369,7 +365,7 @@ fn next_deadline_tracks_locks_and_ttls() {
 fn unknown_device_is_reported() {
     let mut m = model();
     assert_eq!(
-        m.enqueue("ghost", msg("a", FeedbackMode::None), secs(0))
+        m.enqueue("ghost", msg("a", Ack::None), secs(0))
             .map(|e| e.sequence_number),
         Err(C2dError::DeviceNotFound)
     );
@@ -389,8 +385,8 @@ fn unknown_device_is_reported() {
 #[test]
 fn removing_a_device_purges_its_queue() {
     let mut m = model();
-    send(&mut m, "a", FeedbackMode::Full, secs(0));
-    send(&mut m, "b", FeedbackMode::Full, secs(0));
+    send(&mut m, "a", Ack::Full, secs(0));
+    send(&mut m, "b", Ack::Full, secs(0));
     assert_eq!(m.remove_device(D, secs(1)), 2);
     assert!(!m.has_device(D));
     assert_eq!(
@@ -402,7 +398,7 @@ fn removing_a_device_purges_its_queue() {
     );
     // Re-adding starts a fresh queue.
     m.add_device(D, "gen-2");
-    assert_eq!(send(&mut m, "c", FeedbackMode::None, secs(2)), 1);
+    assert_eq!(send(&mut m, "c", Ack::None, secs(2)), 1);
 }
 
 #[test]
@@ -412,7 +408,7 @@ fn lock_tokens_are_uuid_shaped_unique_and_seeded() {
         m.add_device(D, "g");
         let mut out = Vec::new();
         for i in 0..20 {
-            send(&mut m, &format!("m{i}"), FeedbackMode::None, secs(0));
+            send(&mut m, &format!("m{i}"), Ack::None, secs(0));
             out.push(recv(&mut m, secs(0)).lock_token);
         }
         out
@@ -447,27 +443,11 @@ fn history_is_bounded() {
     let mut m = C2dQueues::new(cfg, 9);
     m.add_device(D, "g");
     for i in 0..5 {
-        send(&mut m, &format!("m{i}"), FeedbackMode::Full, secs(0));
+        send(&mut m, &format!("m{i}"), Ack::Full, secs(0));
         let d = recv(&mut m, secs(0));
         assert_eq!(m.complete(D, &d.lock_token, secs(0)), Ok(()));
     }
     let ids: Vec<String> = outcomes(&m).into_iter().map(|(id, _)| id).collect();
     assert_eq!(ids, vec!["m2", "m3", "m4"]);
     assert_eq!(m.feedback().count(), 2);
-}
-
-#[test]
-fn feedback_mode_parses_wire_values() {
-    assert_eq!(FeedbackMode::parse("FULL"), Some(FeedbackMode::Full));
-    assert_eq!(
-        FeedbackMode::parse("positive"),
-        Some(FeedbackMode::Positive)
-    );
-    assert_eq!(
-        FeedbackMode::parse("negative"),
-        Some(FeedbackMode::Negative)
-    );
-    assert_eq!(FeedbackMode::parse("none"), Some(FeedbackMode::None));
-    assert_eq!(FeedbackMode::parse("yes"), None);
-    assert_eq!(FeedbackMode::Full.as_str(), "full");
 }

@@ -1,0 +1,50 @@
+//! Command line and configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// How devhub runs; parsed from the command line by the `devhub` binary.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "devhub",
+    version,
+    about = "Local Azure IoT Hub emulator: MQTT over WebSocket, service API, dashboard host"
+)]
+pub struct Config {
+    /// Folder for the device registry and TLS material (created if missing).
+    #[arg(long, value_name = "DIR", default_value = ".devhub")]
+    pub state_dir: PathBuf,
+    /// Address of the plain HTTP/WebSocket listener (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Hub host name: used in SAS resource URIs, MQTT user names and connection strings.
+    #[arg(long, value_name = "NAME", default_value = "localhost")]
+    pub host_name: String,
+    /// Serve this folder (the built dashboard) at `/`, with SPA fallback to index.html.
+    #[arg(long, value_name = "DIR")]
+    pub dist: Option<PathBuf>,
+    /// Demo devices `demo-device-1` … `demo-device-N` created on first start.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub demo_devices: u32,
+    /// Also serve over TLS with a local CA (written to `{state-dir}/ca.pem`).
+    #[arg(long)]
+    pub tls: bool,
+    /// Address of the TLS listener.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:443")]
+    pub tls_listen: SocketAddr,
+}
+
+impl Config {
+    /// A configuration for tests and embedding: plain listener on `127.0.0.1:0`, no TLS.
+    pub fn local(state_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            state_dir: state_dir.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            host_name: "localhost".to_owned(),
+            dist: None,
+            demo_devices: 3,
+            tls: false,
+            tls_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+}
