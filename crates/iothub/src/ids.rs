@@ -31,11 +31,39 @@ pub enum IdError {
 /// True for the characters allowed in device and module ids: ASCII alphanumerics and
 /// ``- . % _ * ? ! ( ) , : = @ $ '``.
 pub fn is_id_char(c: char) -> bool {
-    todo!("{c}")
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '-' | '.'
+                | '%'
+                | '_'
+                | '*'
+                | '?'
+                | '!'
+                | '('
+                | ')'
+                | ','
+                | ':'
+                | '='
+                | '@'
+                | '$'
+                | '\''
+        )
 }
 
 fn validate(s: &str) -> Result<(), IdError> {
-    todo!("{s}")
+    if s.is_empty() {
+        return Err(IdError::Empty);
+    }
+    // Check characters first: a non-ASCII id gets the more useful "invalid char" error, and
+    // once all chars are ASCII the byte length is the character count.
+    if let Some((position, ch)) = s.chars().enumerate().find(|(_, c)| !is_id_char(*c)) {
+        return Err(IdError::InvalidChar { ch, position });
+    }
+    if s.len() > MAX_ID_LEN {
+        return Err(IdError::TooLong { len: s.len() });
+    }
+    Ok(())
 }
 
 macro_rules! id_type {
@@ -141,3 +169,68 @@ id_type!(
     /// A module identity (`moduleId`), validated with the same rules as [`DeviceId`].
     ModuleId
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_every_allowed_char() {
+        let id = "aZ09-.%_*?!(),:=@$'";
+        assert_eq!(DeviceId::new(id).unwrap().as_str(), id);
+        assert_eq!(ModuleId::new(id).unwrap().as_str(), id);
+    }
+
+    #[test]
+    fn rejects_empty_long_and_bad_chars() {
+        assert_eq!(DeviceId::new(""), Err(IdError::Empty));
+        assert!(DeviceId::new("a".repeat(128)).is_ok());
+        assert_eq!(
+            DeviceId::new("a".repeat(129)),
+            Err(IdError::TooLong { len: 129 })
+        );
+        for (bad, pos) in [
+            ("a+b", 1),
+            ("#", 0),
+            ("a/b", 1),
+            ("a b", 1),
+            ("dév", 1),
+            ("x&", 1),
+            ("a;", 1),
+        ] {
+            let ch = bad.chars().nth(pos).unwrap();
+            assert_eq!(
+                ModuleId::new(bad),
+                Err(IdError::InvalidChar { ch, position: pos }),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn case_sensitive_and_conversions() {
+        let a = DeviceId::new("Dev1").unwrap();
+        let b: DeviceId = "dev1".parse().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a, "Dev1");
+        assert_eq!(a.to_string(), "Dev1");
+        assert_eq!(format!("{a:?}"), "\"Dev1\"");
+        assert_eq!(String::from(a.clone()), "Dev1");
+        assert_eq!(
+            DeviceId::try_from("x y"),
+            Err(IdError::InvalidChar {
+                ch: ' ',
+                position: 1
+            })
+        );
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_validates() {
+        let d: DeviceId = serde_json::from_str("\"dev-1\"").unwrap();
+        assert_eq!(d, "dev-1");
+        assert_eq!(serde_json::to_string(&d).unwrap(), "\"dev-1\"");
+        assert!(serde_json::from_str::<DeviceId>("\"a/b\"").is_err());
+    }
+}

@@ -33,7 +33,9 @@ impl Ack {
 
     /// Parses a wire value (ASCII case-insensitive). `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
-        todo!("{s}")
+        [Self::None, Self::Positive, Self::Negative, Self::Full]
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s))
     }
 
     /// True if feedback is due when the message completes.
@@ -327,13 +329,17 @@ impl fmt::Debug for Message {
 
 #[cfg(feature = "serde")]
 mod body_base64 {
+    use base64::Engine as _;
+
     pub(super) fn serialize<S: serde::Serializer>(body: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        todo!("{}", body.len() + core::mem::size_of::<S>())
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(body))
     }
 
     pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let _ = d;
-        todo!()
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        crate::sas::BASE64_LENIENT
+            .decode(text.as_bytes())
+            .map_err(|_| serde::de::Error::custom("bodyBase64 is not valid base64"))
     }
 }
 
@@ -352,7 +358,155 @@ impl serde::Serialize for Properties {
 #[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for Properties {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let _ = d;
-        todo!()
+        struct Visitor;
+
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Properties;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of string properties")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Properties, A::Error> {
+                let mut props = Properties::new();
+                // Entries arrive in document order, which is the order we keep.
+                while let Some((k, v)) = map.next_entry::<String, String>()? {
+                    props.insert(k, v);
+                }
+                Ok(props)
+            }
+        }
+
+        d.deserialize_map(Visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ack_parse_and_flags() {
+        assert_eq!(Ack::parse("positive"), Some(Ack::Positive));
+        assert_eq!(Ack::parse("FULL"), Some(Ack::Full));
+        assert_eq!(Ack::parse("none"), Some(Ack::None));
+        assert_eq!(Ack::parse("Negative"), Some(Ack::Negative));
+        assert_eq!(Ack::parse("yes"), None);
+        assert!(Ack::Full.wants_positive() && Ack::Full.wants_negative());
+        assert!(Ack::Positive.wants_positive() && !Ack::Positive.wants_negative());
+        assert!(!Ack::Negative.wants_positive() && Ack::Negative.wants_negative());
+        assert!(!Ack::None.wants_positive() && !Ack::None.wants_negative());
+        assert_eq!(Ack::default(), Ack::None);
+    }
+
+    #[test]
+    fn properties_keep_insertion_order_and_replace_in_place() {
+        let mut p = Properties::new();
+        assert_eq!(p.insert("z", "1"), None);
+        p.insert("a", "2");
+        p.insert("m", "3");
+        assert_eq!(p.insert("a", "4"), Some("2".into()));
+        assert_eq!(
+            p.iter().collect::<Vec<_>>(),
+            vec![("z", "1"), ("a", "4"), ("m", "3")]
+        );
+        assert_eq!(p.remove("z"), Some("1".into()));
+        assert!(!p.contains_key("z"));
+        assert_eq!(p.get("m"), Some("3"));
+        assert_eq!(p.len(), 2);
+    }
+
+    #[test]
+    fn builders_set_fields() {
+        let m = Message::new("hi")
+            .with_message_id("m1")
+            .with_correlation_id("c1")
+            .with_user_id("u1")
+            .with_to("/devices/d/messages/events")
+            .with_json_content()
+            .with_absolute_expiry(Timestamp::from_unix_secs(10))
+            .with_creation_time(Timestamp::from_unix_secs(5))
+            .with_ack(Ack::Full)
+            .with_output_name("out")
+            .with_property("k", "v")
+            .with_received(ReceivedInfo::new(1, 2, None, Some("lock".into())));
+        assert_eq!(m.body_str(), Some("hi"));
+        assert_eq!(m.message_id.as_deref(), Some("m1"));
+        assert_eq!(m.correlation_id.as_deref(), Some("c1"));
+        assert_eq!(m.user_id.as_deref(), Some("u1"));
+        assert_eq!(m.to.as_deref(), Some("/devices/d/messages/events"));
+        assert_eq!(m.content_type.as_deref(), Some("application/json"));
+        assert_eq!(m.content_encoding.as_deref(), Some("utf-8"));
+        assert_eq!(m.absolute_expiry, Some(Timestamp::from_unix_secs(10)));
+        assert_eq!(m.creation_time, Some(Timestamp::from_unix_secs(5)));
+        assert_eq!(m.ack, Ack::Full);
+        assert_eq!(m.output_name.as_deref(), Some("out"));
+        assert_eq!(m.properties.get("k"), Some("v"));
+        assert_eq!(m.received.as_ref().map(|r| r.sequence_number), Some(2));
+    }
+
+    #[test]
+    fn debug_shows_size_not_body() {
+        let m = Message::new(b"top-secret-payload".to_vec());
+        let dbg = format!("{m:?}");
+        assert!(dbg.contains("body_len: 18"), "{dbg}");
+        assert!(!dbg.contains("top-secret"), "{dbg}");
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_camel_case_round_trip() {
+        let m = Message::new(vec![0u8, 1, 2, 255])
+            .with_message_id("m1")
+            .with_content_type("application/octet-stream")
+            .with_absolute_expiry(Timestamp::from_unix_millis(1_700_000_000_123))
+            .with_ack(Ack::Negative)
+            .with_property("zeta", "1")
+            .with_property("alpha", "2")
+            .with_received(ReceivedInfo::new(
+                3,
+                42,
+                Some(Timestamp::from_unix_secs(1)),
+                None,
+            ));
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["bodyBase64"], "AAEC/w==");
+        assert_eq!(json["messageId"], "m1");
+        assert_eq!(json["contentType"], "application/octet-stream");
+        assert_eq!(json["absoluteExpiry"], 1_700_000_000_123u64);
+        assert_eq!(json["ack"], "negative");
+        assert_eq!(json["received"]["sequenceNumber"], 42);
+        assert_eq!(json["received"]["deliveryCount"], 3);
+        assert_eq!(json["correlationId"], serde_json::Value::Null);
+        let text = serde_json::to_string(&m).unwrap();
+        // Property order survives serialization.
+        assert!(
+            text.find("\"zeta\"").unwrap() < text.find("\"alpha\"").unwrap(),
+            "{text}"
+        );
+        let back: Message = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.properties.iter().next(), Some(("zeta", "1")));
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_defaults_and_errors() {
+        let m: Message =
+            serde_json::from_str(r#"{"bodyBase64":"aGk","properties":{"b":"1","a":"2"}}"#).unwrap();
+        assert_eq!(m.body, b"hi");
+        assert_eq!(m.ack, Ack::None);
+        assert_eq!(
+            m.properties.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            ["b", "a"]
+        );
+        let empty: Message = serde_json::from_str("{}").unwrap();
+        assert_eq!(empty, Message::default());
+        assert!(serde_json::from_str::<Message>(r#"{"bodyBase64":"!!"}"#).is_err());
+        assert!(serde_json::from_str::<Message>(r#"{"ack":"maybe"}"#).is_err());
+        assert!(serde_json::from_str::<Message>(r#"{"properties":{"a":1}}"#).is_err());
     }
 }
