@@ -296,8 +296,18 @@ impl Conn {
             return self.close("SUBSCRIBE before authentication");
         };
         let mut codes = Vec::with_capacity(s.filters.len());
-        let mut refused = None;
-        for f in &s.filters {
+        let mut refused = (s.filters.len() > MAX_MQTT_SUBSCRIPTIONS).then(|| {
+            format!(
+                "SUBSCRIBE for {} topics; at most {MAX_MQTT_SUBSCRIPTIONS} are allowed",
+                s.filters.len()
+            )
+        });
+        let filters = if refused.is_none() {
+            &s.filters[..]
+        } else {
+            &[]
+        };
+        for f in filters {
             let filter = f.filter.as_str();
             if filter != live.c2d_filter && !NO_OP_FILTERS.contains(&filter) {
                 refused = Some(format!("subscription to unsupported topic filter {filter}"));
