@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use base64::Engine;
 use bytes::Bytes;
 use futures_util::Stream;
-use hubwire_iothub::{limits, Ack, Message};
+use hubwire_iothub::{limits, Ack, ConnectionString, DeviceId, Message, SasKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
@@ -126,16 +126,29 @@ fn device_view(hub: &Shared, d: &DeviceRecord) -> DeviceView {
     let protocol = hub.connection_protocol(&d.device_id);
     DeviceView {
         device_id: d.device_id.clone(),
-        connection_string: format!(
-            "HostName={};DeviceId={};SharedAccessKey={}",
-            hub.host_name, d.device_id, d.primary_key
-        ),
+        connection_string: connection_string(&hub.host_name, d),
         primary_key: d.primary_key.clone(),
         secondary_key: d.secondary_key.clone(),
         generation_id: d.generation_id.clone(),
         connected: protocol.is_some(),
         protocol,
         c2d_queued: lock(&hub.c2d).pending(&d.device_id),
+    }
+}
+
+fn connection_string(host_name: &str, d: &DeviceRecord) -> String {
+    match (
+        DeviceId::new(d.device_id.as_str()),
+        SasKey::from_base64(&d.primary_key),
+    ) {
+        (Ok(id), Ok(key)) => {
+            ConnectionString::with_device_key(host_name, id, key).to_connection_string()
+        }
+        // Registry entries are validated on creation; a hand-edited file may still be off.
+        _ => format!(
+            "HostName={host_name};DeviceId={};SharedAccessKey={}",
+            d.device_id, d.primary_key
+        ),
     }
 }
 
