@@ -161,7 +161,7 @@ start_devhub() {
         --tls --tls-listen "127.0.0.1:$tls_port")
     [[ $DIST_OK -eq 1 ]] && args+=(--dist "$ROOT/dist")
     note "starting devhub ${args[*]}"
-    "$ROOT/target/debug/devhub" "${args[@]}" >"$WORK/devhub.stdout.log" 2>"$WORK/devhub.log" &
+    NO_COLOR=1 "$ROOT/target/debug/devhub" "${args[@]}" >"$WORK/devhub.stdout.log" 2>"$WORK/devhub.log" &
     DEVHUB_PID=$!
     STARTED_PIDS+=("$DEVHUB_PID")
     if ! line=$(wait_for_line "$WORK/devhub.stdout.log" '^devhub listening on http://' 60 "$DEVHUB_PID"); then
