@@ -1,2 +1,58 @@
-//! hubwire-web
+//! Azure IoT Hub device client for web pages (Rust and JavaScript).
+//!
+//! * [`DeviceClient`]: connect with a connection string or a SAS token, send device-to-cloud
+//!   messages ([`DeviceClient::send_event`], resolves on PUBACK), receive cloud-to-device
+//!   messages ([`DeviceClient::messages`]), automatic reconnect with jittered back-off, SAS
+//!   renewal, and [`ConnectionStatus`] events.
+//! * [`MqttWsClient`]: a plain MQTT 3.1.1 client over WebSocket for any broker.
+//! * `HubwireDevice`: the JavaScript API (see `js` below and the generated TypeScript types).
+//!
+//! The protocol work is done by the sans-IO cores of `hubwire-mqtt` and `hubwire-iothub`;
+//! this crate adds the browser pieces: the WebSocket transport (`ws_stream_wasm`), timers
+//! (`setTimeout`), the clock (`performance.now()` for protocol timers, `Date.now()` for token
+//! expiry) and randomness (`Math.random()` for back-off jitter).
+//!
+//! Options, the reconnect schedule and the error types are target-independent; the
+//! networking parts exist only on `wasm32`.
 #![forbid(unsafe_code)]
+
+mod error;
+mod options;
+mod reconnect;
+mod status;
+
+#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+mod device;
+#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+mod driver;
+#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+mod js;
+#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+mod mqtt_ws;
+#[cfg(target_arch = "wasm32")]
+mod sys;
+#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+mod ws;
+
+pub use error::{ClientError, OptionsError, SendError, SettleError, TransportError};
+pub use options::{
+    websocket_url, Credentials, DeviceOptions, JsDeviceOptions, JsReconnect, Protocol,
+    RandomSource, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEP_ALIVE, DEVICE_CLIENT_TYPE, WEBSOCKET_PATH,
+};
+pub use reconnect::ReconnectPolicy;
+pub use status::{ConnectionStatus, ReconnectReason, SendReceipt, WireStats};
+
+#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+pub use device::{DeviceClient, Messages, ReceivedMessage};
+#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+pub use driver::StatusEvents;
+#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+pub use js::HubwireDevice;
+#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+pub use mqtt_ws::{Incoming, MqttWsClient, MqttWsConfig};
+#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+pub use ws::MQTT_SUBPROTOCOL;
+
+/// The protocol crates, re-exported so applications use the same versions.
+pub use hubwire_iothub as iothub;
+pub use hubwire_mqtt as mqtt;

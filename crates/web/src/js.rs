@@ -1,0 +1,489 @@
+//! The JavaScript API: `HubwireDevice`.
+//!
+//! ```js
+//! import init, { HubwireDevice } from "./hubwire_web.js";
+//! await init();
+//! const dev = await HubwireDevice.connect({ connectionString, endpoint: "ws://127.0.0.1:8080" });
+//! dev.onStatus(s => console.log(s.status));
+//! dev.onMessage(m => console.log(m.text, m.properties));
+//! const receipt = await dev.sendEvent({ body: "hi", properties: { level: "info" } });
+//! await dev.close();
+//! ```
+//!
+//! Errors are `Error` objects with `name = "HubwireError"` and a machine-readable `code`
+//! (for example `MessageTooLarge`, `Unauthorized`, `InvalidConnectionString`,
+//! `NotSupported`, `Closed`).
+
+use core::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use futures::StreamExt;
+use hubwire_iothub::{Message, Properties};
+use js_sys::{Function, Promise, Reflect, Uint8Array};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, spawn_local};
+
+use crate::device::{DeviceClient, ReceivedMessage};
+use crate::error::{OptionsError, SendError, SettleError};
+use crate::options::{DeviceOptions, JsDeviceOptions};
+use crate::status::ConnectionStatus;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Options of `HubwireDevice.connect`. Give `connectionString`, or `sasToken` + `hostName` + `deviceId`. */
+export interface HubwireOptions {
+  /** Device connection string (`HostName=…;DeviceId=…;SharedAccessKey=…`). Tokens are generated and renewed. */
+  connectionString?: string;
+  /** A ready-made SAS token (not renewable). Needs `hostName` and `deviceId`. */
+  sasToken?: string;
+  hostName?: string;
+  deviceId?: string;
+  /** WebSocket endpoint override, e.g. `ws://127.0.0.1:8080` for a local hub. Default `wss://{HostName}`. */
+  endpoint?: string;
+  /** Device protocol; only `"mqtt"` so far. */
+  protocol?: "mqtt";
+  /** MQTT keep-alive in seconds (default 120). */
+  keepAliveSecs?: number;
+  /** WebSocket handshake and CONNACK limit in milliseconds (default 30000). */
+  connectTimeoutMs?: number;
+  /** Automatic reconnect (jittered exponential back-off). */
+  reconnect?: {
+    enabled?: boolean;
+    initialDelayMs?: number;
+    maxDelayMs?: number;
+    multiplier?: number;
+    /** Randomized share of each delay, 0–1 (default 0.5). */
+    jitter?: number;
+    maxAttempts?: number;
+  };
+  /** SAS token lifetime (default 3600) and renewal margin (default 900), in seconds. */
+  tokenTtlSecs?: number;
+  tokenRenewBeforeSecs?: number;
+  /** MQTT clean session (default false, as the Azure SDKs). */
+  cleanSession?: boolean;
+  /** IoT Plug and Play model id. */
+  modelId?: string;
+}
+
+/** A device-to-cloud message. A plain string is accepted as `{ body: string }`. */
+export interface HubwireMessage {
+  body?: string | Uint8Array | ArrayBuffer;
+  messageId?: string;
+  correlationId?: string;
+  userId?: string;
+  contentType?: string;
+  contentEncoding?: string;
+  properties?: Record<string, string>;
+}
+
+/** Resolved value of `sendEvent`: the hub acknowledged the message. */
+export interface SendReceipt {
+  messageId: string | null;
+  packetId: number;
+  /** Encoded size of the MQTT PUBLISH. */
+  wireBytes: number;
+  /** Size as the hub counts it against the 256 KiB limit. */
+  messageSize: number;
+}
+
+/** A cloud-to-device message. */
+export interface ReceivedMessage {
+  body: Uint8Array;
+  /** The body as text when it is valid UTF-8. */
+  text: string | null;
+  messageId: string | null;
+  correlationId: string | null;
+  userId: string | null;
+  to: string | null;
+  contentType: string | null;
+  contentEncoding: string | null;
+  /** Absolute expiry, Unix milliseconds. */
+  expiryTimeUtc: number | null;
+  ack: "none" | "positive" | "negative" | "full";
+  properties: Record<string, string>;
+  /** Pass to complete/abandon/reject. */
+  lockToken: string;
+}
+
+export type ConnectionStatus =
+  | { status: "connecting" | "connected" | "disconnected" }
+  | { status: "reconnecting"; attempt: number; nextTryInMs: number; code: string; reason: string }
+  | { status: "failed"; code: string; reason: string };
+
+export interface WireStats {
+  bytesSent: number; bytesReceived: number; framesSent: number; framesReceived: number;
+  packetsSent: number; packetsReceived: number; messagesSent: number; messagesReceived: number;
+  messagesDropped: number; connects: number; reconnectAttempts: number;
+}
+
+/** Errors thrown or rejected by hubwire. */
+export interface HubwireError extends Error {
+  name: "HubwireError";
+  code: string;
+}
+"#;
+
+/// Most C2D messages kept while no `onMessage` callback is set.
+const MAX_BUFFERED: usize = 1000;
+
+fn js_error(code: &str, message: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
+    err.set_name("HubwireError");
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(code));
+    err.into()
+}
+
+fn to_js<T: Serialize>(value: &T) -> JsValue {
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    value.serialize(&ser).unwrap_or(JsValue::NULL)
+}
+
+fn options_error(e: &OptionsError) -> JsValue {
+    let code = match e {
+        OptionsError::ConnectionString(_) => "InvalidConnectionString",
+        _ => "InvalidOptions",
+    };
+    js_error(code, &e.to_string())
+}
+
+fn send_error(e: &SendError) -> JsValue {
+    js_error(e.code(), &e.to_string())
+}
+
+fn settle_error(e: &SettleError) -> JsValue {
+    js_error(e.code(), &e.to_string())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+struct JsMessageMeta {
+    /// Read separately (string or bytes); declared so it is not an unknown field.
+    #[allow(dead_code, reason = "read through Reflect, listed only to be accepted")]
+    body: serde::de::IgnoredAny,
+    message_id: Option<String>,
+    correlation_id: Option<String>,
+    user_id: Option<String>,
+    content_type: Option<String>,
+    content_encoding: Option<String>,
+    properties: Option<Properties>,
+}
+
+fn message_from_js(value: &JsValue) -> Result<Message, JsValue> {
+    if let Some(text) = value.as_string() {
+        return Ok(Message::new(text.into_bytes()));
+    }
+    if !value.is_object() {
+        return Err(js_error(
+            "InvalidMessage",
+            "message must be a string or an object",
+        ));
+    }
+    let body = Reflect::get(value, &JsValue::from_str("body")).unwrap_or(JsValue::UNDEFINED);
+    let body = if body.is_undefined() || body.is_null() {
+        Vec::new()
+    } else if let Some(text) = body.as_string() {
+        text.into_bytes()
+    } else if let Some(bytes) = body.dyn_ref::<Uint8Array>() {
+        bytes.to_vec()
+    } else if let Some(buf) = body.dyn_ref::<js_sys::ArrayBuffer>() {
+        Uint8Array::new(buf).to_vec()
+    } else {
+        return Err(js_error(
+            "InvalidMessage",
+            "body must be a string, Uint8Array or ArrayBuffer",
+        ));
+    };
+    let meta: JsMessageMeta = serde_wasm_bindgen::from_value(value.clone())
+        .map_err(|e| js_error("InvalidMessage", &e.to_string()))?;
+    let mut msg = Message::new(body);
+    msg.message_id = meta.message_id;
+    msg.correlation_id = meta.correlation_id;
+    msg.user_id = meta.user_id;
+    msg.content_type = meta.content_type;
+    msg.content_encoding = meta.content_encoding;
+    if let Some(p) = meta.properties {
+        msg.properties = p;
+    }
+    Ok(msg)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsReceived<'a> {
+    text: Option<&'a str>,
+    message_id: Option<&'a str>,
+    correlation_id: Option<&'a str>,
+    user_id: Option<&'a str>,
+    to: Option<&'a str>,
+    content_type: Option<&'a str>,
+    content_encoding: Option<&'a str>,
+    expiry_time_utc: Option<u64>,
+    ack: &'static str,
+    properties: &'a Properties,
+    lock_token: &'a str,
+}
+
+fn received_to_js(r: &ReceivedMessage) -> JsValue {
+    let m = r.message();
+    let obj = to_js(&JsReceived {
+        text: m.body_str(),
+        message_id: m.message_id.as_deref(),
+        correlation_id: m.correlation_id.as_deref(),
+        user_id: m.user_id.as_deref(),
+        to: m.to.as_deref(),
+        content_type: m.content_type.as_deref(),
+        content_encoding: m.content_encoding.as_deref(),
+        expiry_time_utc: m.absolute_expiry.map(|t| t.unix_millis()),
+        ack: m.ack.as_str(),
+        properties: &m.properties,
+        lock_token: r.lock_token(),
+    });
+    let body = Uint8Array::from(m.body.as_slice());
+    let _ = Reflect::set(&obj, &JsValue::from_str("body"), &body);
+    obj
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsStatus {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempt: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_try_in_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+fn status_to_js(s: &ConnectionStatus) -> JsValue {
+    let mut js = JsStatus {
+        status: s.name(),
+        attempt: None,
+        next_try_in_ms: None,
+        code: None,
+        reason: None,
+    };
+    match s {
+        ConnectionStatus::Reconnecting {
+            attempt,
+            next_try_in,
+            reason,
+        } => {
+            js.attempt = Some(*attempt);
+            js.next_try_in_ms = Some(next_try_in.as_secs_f64() * 1000.0);
+            js.code = Some(reason.code());
+            js.reason = Some(reason.to_string());
+        }
+        ConnectionStatus::Failed { reason } => {
+            js.code = Some(reason.code());
+            js.reason = Some(reason.to_string());
+        }
+        _ => {}
+    }
+    to_js(&js)
+}
+
+#[derive(Default)]
+struct Callbacks {
+    on_message: Option<Function>,
+    on_status: Option<Function>,
+    buffered: VecDeque<JsValue>,
+}
+
+/// An IoT Hub device connection (JavaScript API).
+#[wasm_bindgen]
+pub struct HubwireDevice {
+    client: DeviceClient,
+    callbacks: Rc<RefCell<Callbacks>>,
+}
+
+#[wasm_bindgen]
+impl HubwireDevice {
+    /// Connects; resolves once the hub accepted the connection and the C2D subscription.
+    /// Rejects with a `HubwireError` (`code` e.g. `Unauthorized`, `InvalidConnectionString`,
+    /// `TransportError`).
+    pub async fn connect(
+        #[wasm_bindgen(unchecked_param_type = "HubwireOptions")] options: JsValue,
+    ) -> Result<HubwireDevice, JsValue> {
+        let js: JsDeviceOptions = serde_wasm_bindgen::from_value(options)
+            .map_err(|e| options_error(&OptionsError::Invalid(e.to_string())))?;
+        let options = DeviceOptions::try_from(js).map_err(|e| options_error(&e))?;
+        let client = DeviceClient::connect(options)
+            .await
+            .map_err(|e| js_error(e.code(), &e.to_string()))?;
+        let callbacks = Rc::new(RefCell::new(Callbacks::default()));
+        // The tasks hold the streams and the callbacks, never the client, so dropping the
+        // last `HubwireDevice` still closes the connection; they end when the client stops.
+        if let Some(mut messages) = client.messages() {
+            let cbs = Rc::clone(&callbacks);
+            spawn_local(async move {
+                while let Some(m) = messages.next().await {
+                    let value = received_to_js(&m);
+                    let cb = cbs.borrow().on_message.clone();
+                    match cb {
+                        Some(f) => {
+                            let _ = f.call1(&JsValue::NULL, &value);
+                        }
+                        None => {
+                            let mut c = cbs.borrow_mut();
+                            if c.buffered.len() >= MAX_BUFFERED {
+                                c.buffered.pop_front();
+                            }
+                            c.buffered.push_back(value);
+                        }
+                    }
+                }
+            });
+        }
+        let mut statuses = client.status_events();
+        let cbs = Rc::clone(&callbacks);
+        spawn_local(async move {
+            // The first item is the status at subscription time, which `onStatus` reports
+            // itself when a callback is set.
+            let _ = statuses.next().await;
+            while let Some(s) = statuses.next().await {
+                let cb = cbs.borrow().on_status.clone();
+                if let Some(f) = cb {
+                    let _ = f.call1(&JsValue::NULL, &status_to_js(&s));
+                }
+            }
+        });
+        Ok(HubwireDevice { client, callbacks })
+    }
+
+    /// Sends a device-to-cloud message; resolves with a `SendReceipt` when the hub
+    /// acknowledged it. Messages over 256 KiB reject with code `MessageTooLarge` without being
+    /// sent.
+    #[wasm_bindgen(js_name = sendEvent, unchecked_return_type = "Promise<SendReceipt>")]
+    pub fn send_event(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "HubwireMessage | string")] message: JsValue,
+    ) -> Promise {
+        let client = self.client.clone();
+        let message = message_from_js(&message);
+        future_to_promise(async move {
+            let receipt = client
+                .send_event(message?)
+                .await
+                .map_err(|e| send_error(&e))?;
+            Ok(to_js(&receipt))
+        })
+    }
+
+    /// Sets (or with `null` clears) the C2D message callback. Messages received while no
+    /// callback was set are delivered to it first.
+    #[wasm_bindgen(js_name = onMessage)]
+    pub fn on_message(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "((message: ReceivedMessage) => void) | null")]
+        callback: Option<Function>,
+    ) {
+        let pending: Vec<JsValue> = {
+            let mut c = self.callbacks.borrow_mut();
+            c.on_message = callback.clone();
+            if callback.is_some() {
+                c.buffered.drain(..).collect()
+            } else {
+                Vec::new()
+            }
+        };
+        if let Some(f) = callback {
+            for m in pending {
+                let _ = f.call1(&JsValue::NULL, &m);
+            }
+        }
+    }
+
+    /// Sets (or with `null` clears) the status callback; it is called at once with the
+    /// current status, then on every change.
+    #[wasm_bindgen(js_name = onStatus)]
+    pub fn on_status(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "((status: ConnectionStatus) => void) | null")]
+        callback: Option<Function>,
+    ) {
+        self.callbacks.borrow_mut().on_status = callback.clone();
+        if let Some(f) = callback {
+            let _ = f.call1(&JsValue::NULL, &status_to_js(&self.client.status()));
+        }
+    }
+
+    /// Completes a received message (implicit on MQTT; resolves for tokens of this client).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn complete(&self, lock_token: String) -> Promise {
+        let client = self.client.clone();
+        future_to_promise(async move {
+            client
+                .complete(&lock_token)
+                .await
+                .map_err(|e| settle_error(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Abandons a received message; rejects with code `NotSupported` on MQTT.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn abandon(&self, lock_token: String) -> Promise {
+        let client = self.client.clone();
+        future_to_promise(async move {
+            client
+                .abandon(&lock_token)
+                .await
+                .map_err(|e| settle_error(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Rejects a received message; rejects with code `NotSupported` on MQTT.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn reject(&self, lock_token: String) -> Promise {
+        let client = self.client.clone();
+        future_to_promise(async move {
+            client
+                .reject(&lock_token)
+                .await
+                .map_err(|e| settle_error(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Disconnects and stops reconnecting.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn close(&self) -> Promise {
+        let client = self.client.clone();
+        future_to_promise(async move {
+            client.close().await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The current connection status.
+    #[wasm_bindgen(unchecked_return_type = "ConnectionStatus")]
+    pub fn status(&self) -> JsValue {
+        status_to_js(&self.client.status())
+    }
+
+    /// Traffic counters.
+    #[wasm_bindgen(unchecked_return_type = "WireStats")]
+    pub fn stats(&self) -> JsValue {
+        to_js(&self.client.stats())
+    }
+
+    /// The device id.
+    #[wasm_bindgen(getter, js_name = deviceId)]
+    pub fn device_id(&self) -> String {
+        self.client.device_id().as_str().into()
+    }
+
+    /// The protocol in use (`"mqtt"`).
+    #[wasm_bindgen(getter)]
+    pub fn protocol(&self) -> String {
+        self.client.protocol().as_str().into()
+    }
+}
