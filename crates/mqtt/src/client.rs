@@ -9,6 +9,7 @@ use bytes::Bytes;
 use crate::decode::Decoder;
 use crate::encode::{encode_packet, encoded_len, Body, Empty};
 use crate::error::{CommandError, ProtocolError};
+use crate::idset::PacketIdSet;
 use crate::packet::{
     ConnAck, Connect, Packet, PubAck, Publish, SubAck, Subscribe, SubscribeFilter, UnsubAck,
     Unsubscribe,
@@ -151,6 +152,8 @@ pub struct Client {
     /// Outgoing QoS 1 messages awaiting PUBACK, in original send order (MQTT-4.6.0-1).
     inflight: VecDeque<Inflight>,
     next_packet_id: PacketId,
+    /// Ids held by in-flight messages and pending (un)subscribes.
+    ids_in_use: PacketIdSet,
     pending_subscribes: Vec<(PacketId, Vec<TopicFilter>)>,
     pending_unsubscribes: Vec<PacketId>,
     /// Incoming QoS 1 messages in arrival order with their "acked by host" flag.
@@ -192,6 +195,7 @@ impl Client {
             last_sent: Duration::ZERO,
             inflight: VecDeque::new(),
             next_packet_id: PacketId::MIN,
+            ids_in_use: PacketIdSet::default(),
             pending_subscribes: Vec::new(),
             pending_unsubscribes: Vec::new(),
             incoming: VecDeque::new(),
@@ -241,6 +245,12 @@ impl Client {
         self.ping_outstanding = false;
         self.pending_subscribes.clear();
         self.pending_unsubscribes.clear();
+        self.ids_in_use.clear();
+        for m in &self.inflight {
+            if let Some(id) = m.publish.packet_id {
+                self.ids_in_use.insert(id);
+            }
+        }
         self.incoming.clear();
         self.stats = Stats::default();
         self.error = None;
@@ -292,7 +302,7 @@ impl Client {
                     self.send(now, &publish);
                 }
                 self.inflight.push_back(Inflight { publish, sent });
-                self.next_packet_id = id.next();
+                self.use_packet_id(id);
                 Ok(Some(id))
             }
             QoS::ExactlyOnce => Err(CommandError::QoS2NotSupported),
@@ -315,7 +325,7 @@ impl Client {
         let subscribe = Subscribe { packet_id, filters };
         encoded_len(&subscribe)?;
         self.send(now, &subscribe);
-        self.next_packet_id = packet_id.next();
+        self.use_packet_id(packet_id);
         let names = subscribe.filters.into_iter().map(|f| f.filter).collect();
         self.pending_subscribes.push((packet_id, names));
         Ok(packet_id)
@@ -334,7 +344,7 @@ impl Client {
         let unsubscribe = Unsubscribe { packet_id, filters };
         encoded_len(&unsubscribe)?;
         self.send(now, &unsubscribe);
-        self.next_packet_id = packet_id.next();
+        self.use_packet_id(packet_id);
         self.pending_unsubscribes.push(packet_id);
         Ok(packet_id)
     }
@@ -470,22 +480,18 @@ impl Client {
         }
     }
 
-    /// The next identifier not used by an in-flight message or a pending (un)subscribe.
+    /// The next identifier not used by an in-flight message or a pending (un)subscribe. The
+    /// caller marks it used once the packet is queued.
     fn allocate_packet_id(&self) -> Result<PacketId, CommandError> {
-        let mut id = self.next_packet_id;
-        for _ in 0..u16::MAX {
-            let in_use = self
-                .inflight
-                .iter()
-                .any(|m| m.publish.packet_id == Some(id))
-                || self.pending_subscribes.iter().any(|(p, _)| *p == id)
-                || self.pending_unsubscribes.contains(&id);
-            if !in_use {
-                return Ok(id);
-            }
-            id = id.next();
-        }
-        Err(CommandError::PacketIdsExhausted)
+        self.ids_in_use
+            .first_free_from(self.next_packet_id)
+            .ok_or(CommandError::PacketIdsExhausted)
+    }
+
+    /// Marks `id` used and moves the allocation cursor past it.
+    fn use_packet_id(&mut self, id: PacketId) {
+        self.ids_in_use.insert(id);
+        self.next_packet_id = id.next();
     }
 
     fn end(&mut self, reason: DisconnectReason) {
@@ -522,6 +528,7 @@ impl Client {
                         packet_id: ack.packet_id,
                     })?;
                 self.inflight.remove(pos);
+                self.ids_in_use.remove(ack.packet_id);
                 self.events.push_back(Event::Published {
                     packet_id: ack.packet_id,
                 });
@@ -538,6 +545,7 @@ impl Client {
                         packet_id,
                     })?;
                 self.pending_unsubscribes.remove(pos);
+                self.ids_in_use.remove(packet_id);
                 self.events.push_back(Event::Unsubscribed { packet_id });
                 Ok(())
             }
@@ -612,6 +620,7 @@ impl Client {
                 packet_id: ack.packet_id,
             })?;
         let (_, filters) = self.pending_subscribes.remove(pos);
+        self.ids_in_use.remove(ack.packet_id);
         if filters.len() != ack.return_codes.len() {
             return Err(ProtocolError::SubAckCountMismatch {
                 expected: filters.len(),

@@ -19,6 +19,7 @@ mod client;
 mod decode;
 mod encode;
 mod error;
+mod idset;
 mod packet;
 mod server;
 mod timer;

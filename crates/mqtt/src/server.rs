@@ -9,6 +9,7 @@ use bytes::Bytes;
 use crate::decode::Decoder;
 use crate::encode::{encode_packet, encoded_len, Body, Empty};
 use crate::error::{CommandError, DecodeError, ProtocolError};
+use crate::idset::PacketIdSet;
 use crate::packet::{
     ConnAck, Connect, Packet, PubAck, Publish, SubAck, Subscribe, UnsubAck, Unsubscribe,
 };
@@ -133,6 +134,7 @@ pub struct ServerSession {
     /// Outgoing QoS 1 messages awaiting PUBACK, in send order.
     inflight: VecDeque<PacketId>,
     next_packet_id: PacketId,
+    ids_in_use: PacketIdSet,
     /// Incoming QoS 1 messages in arrival order with their "acked by host" flag.
     incoming: VecDeque<(PacketId, bool)>,
     /// SUBSCRIBEs awaiting `grant_subscribe`, with their filter count.
@@ -171,6 +173,7 @@ impl ServerSession {
             keep_alive: None,
             inflight: VecDeque::new(),
             next_packet_id: PacketId::MIN,
+            ids_in_use: PacketIdSet::default(),
             incoming: VecDeque::new(),
             pending_subscribes: Vec::new(),
             pending_unsubscribes: Vec::new(),
@@ -346,6 +349,7 @@ impl ServerSession {
                 encoded_len(&publish)?;
                 self.send(&publish);
                 self.inflight.push_back(id);
+                self.ids_in_use.insert(id);
                 self.next_packet_id = id.next();
                 Ok(Some(id))
             }
@@ -452,14 +456,9 @@ impl ServerSession {
     }
 
     fn allocate_packet_id(&self) -> Result<PacketId, CommandError> {
-        let mut id = self.next_packet_id;
-        for _ in 0..u16::MAX {
-            if !self.inflight.contains(&id) {
-                return Ok(id);
-            }
-            id = id.next();
-        }
-        Err(CommandError::PacketIdsExhausted)
+        self.ids_in_use
+            .first_free_from(self.next_packet_id)
+            .ok_or(CommandError::PacketIdsExhausted)
     }
 
     fn end(&mut self, reason: CloseReason) {
@@ -560,6 +559,7 @@ impl ServerSession {
                     });
                 }
                 self.inflight.remove(pos);
+                self.ids_in_use.remove(packet_id);
                 self.events.push_back(ServerEvent::PubAck { packet_id });
             }
             Packet::Subscribe(s) => {

@@ -178,6 +178,49 @@ impl PacketType {
     }
 }
 
+const SWAR_ONES: u64 = 0x0101_0101_0101_0101;
+const SWAR_HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in some byte of the result iff some byte of `v` is zero (exact for "any").
+#[inline]
+const fn swar_zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(SWAR_ONES) & !v & SWAR_HIGHS
+}
+
+/// Fast path of the string checks, eight bytes at a time: `true` when `bytes` is all ASCII
+/// (hence valid UTF-8) with no NUL and, if `no_wildcards`, no `+` or `#`. `false` does not
+/// mean invalid, only that the exact byte-wise checks must decide (and pick the error).
+///
+/// Topics are validated on every decoded PUBLISH; a byte-at-a-time scan for three
+/// separate conditions was the largest cost of decoding one.
+#[inline]
+fn is_plain_ascii(bytes: &[u8], no_wildcards: bool) -> bool {
+    const PLUS: u64 = SWAR_ONES * b'+' as u64;
+    const HASH: u64 = SWAR_ONES * b'#' as u64;
+    let word_bad = |w: u64| {
+        let mut bad = (w & SWAR_HIGHS) | swar_zero_bytes(w);
+        if no_wildcards {
+            bad |= swar_zero_bytes(w ^ PLUS) | swar_zero_bytes(w ^ HASH);
+        }
+        bad
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    let mut bad = 0u64;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        bad |= word_bad(u64::from_le_bytes(word));
+    }
+    // Pad the tail with a byte that passes every check.
+    let rest = chunks.remainder();
+    let mut word = [b'a'; 8];
+    if let Some(head) = word.get_mut(..rest.len()) {
+        head.copy_from_slice(rest);
+    }
+    bad |= word_bad(u64::from_le_bytes(word));
+    bad == 0
+}
+
 /// Checks the MQTT UTF-8 string rules (MQTT 1.5.3) and returns the validated bytes.
 ///
 /// Rust's UTF-8 validation already rejects encoded surrogates (MQTT-1.5.3-1); U+0000 is rejected
@@ -185,6 +228,9 @@ impl PacketType {
 fn check_mqtt_str(bytes: &[u8]) -> Result<(), StringError> {
     if bytes.len() > usize::from(u16::MAX) {
         return Err(StringError::TooLong(bytes.len()));
+    }
+    if is_plain_ascii(bytes, false) {
+        return Ok(());
     }
     if core::str::from_utf8(bytes).is_err() {
         return Err(StringError::InvalidUtf8);
@@ -319,6 +365,9 @@ fn string_to_topic_error(e: StringError) -> TopicError {
 fn check_topic_name(bytes: &[u8]) -> Result<(), TopicError> {
     if bytes.is_empty() {
         return Err(TopicError::Empty);
+    }
+    if bytes.len() <= usize::from(u16::MAX) && is_plain_ascii(bytes, true) {
+        return Ok(());
     }
     check_mqtt_str(bytes).map_err(string_to_topic_error)?;
     if bytes.iter().any(|&b| b == b'+' || b == b'#') {
