@@ -165,6 +165,11 @@ impl Conn {
     }
 
     fn handle_event(&mut self, ev: ServerEvent) {
+        if self.reason.is_some() && !matches!(ev, ServerEvent::Closed(_)) {
+            // The hub already decided to close: nothing more is stored or settled (e.g. the
+            // PUBACK that follows an out-of-order report must not complete its message).
+            return;
+        }
         match ev {
             ServerEvent::Connect(connect) => self.on_connect(connect),
             ServerEvent::Publish(p) => self.on_publish(p),

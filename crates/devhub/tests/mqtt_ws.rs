@@ -562,7 +562,10 @@ async fn oversized_publish_closes() {
     ));
     // Sent in WebSocket messages under the hub's per-message limit.
     for chunk in bytes.chunks(64 * 1024) {
-        d.send_raw(chunk).await;
+        // The hub may close as soon as it sees the declared size.
+        if d.try_send_raw(chunk).await.is_err() {
+            break;
+        }
     }
     d.expect_closed().await;
     let (_, events) = hub.api("GET", "/api/events", None).await;
@@ -592,11 +595,21 @@ async fn connect_split_byte_by_byte_and_packets_coalesced() {
         Some(9),
     )));
     d.send_raw(&many).await;
-    assert!(matches!(d.recv().await, Some(Packet::SubAck(_))));
-    assert_eq!(d.recv().await, Some(Packet::PingResp));
-    assert_eq!(
-        d.recv().await,
-        Some(Packet::PubAck(PubAck::new(common::pid(9))))
+    // PINGRESP comes from the session core at once, SUBACK and PUBACK once the hub handled the
+    // packets: the order across packet types is not fixed by MQTT.
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(d.recv().await);
+    }
+    assert!(
+        got.iter()
+            .any(|p| matches!(p, Some(Packet::SubAck(s)) if s.packet_id == common::pid(5))),
+        "{got:?}"
+    );
+    assert!(got.contains(&Some(Packet::PingResp)), "{got:?}");
+    assert!(
+        got.contains(&Some(Packet::PubAck(PubAck::new(common::pid(9))))),
+        "{got:?}"
     );
     let events = hub.events(1).await;
     assert_eq!(events[0]["body"], "hi");

@@ -263,6 +263,14 @@ impl MqttDevice {
         self.send_raw(&encode(&p)).await;
     }
 
+    /// Sends bytes; errors (the hub may already have closed) are returned, not fatal.
+    pub async fn try_send_raw(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.ws
+            .send(WsMessage::Binary(Bytes::copy_from_slice(bytes)))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     pub async fn send_raw(&mut self, bytes: &[u8]) {
         self.ws
             .send(WsMessage::Binary(Bytes::copy_from_slice(bytes)))
