@@ -1,0 +1,43 @@
+//! Event helpers shared by the views.
+
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use yew::{Callback, Event, InputEvent, SubmitEvent, TargetCast};
+
+/// The current value of the input, textarea or select an event came from.
+fn value_of<E: TargetCast>(event: &E) -> Option<String> {
+    if let Some(input) = event.target_dyn_into::<HtmlInputElement>() {
+        return Some(input.value());
+    }
+    if let Some(area) = event.target_dyn_into::<HtmlTextAreaElement>() {
+        return Some(area.value());
+    }
+    event
+        .target_dyn_into::<HtmlSelectElement>()
+        .map(|select| select.value())
+}
+
+/// `oninput` handler that forwards the field's new text.
+pub(crate) fn on_text(callback: Callback<String>) -> Callback<InputEvent> {
+    Callback::from(move |event: InputEvent| {
+        if let Some(value) = value_of(&event) {
+            callback.emit(value);
+        }
+    })
+}
+
+/// `onchange` handler (selects, radios) that forwards the element's value.
+pub(crate) fn on_change(callback: Callback<String>) -> Callback<Event> {
+    Callback::from(move |event: Event| {
+        if let Some(value) = value_of(&event) {
+            callback.emit(value);
+        }
+    })
+}
+
+/// `onsubmit` handler that keeps the page from navigating and runs `callback`.
+pub(crate) fn on_submit(callback: Callback<()>) -> Callback<SubmitEvent> {
+    Callback::from(move |event: SubmitEvent| {
+        event.prevent_default();
+        callback.emit(());
+    })
+}

@@ -1,0 +1,81 @@
+//! Small text formatting helpers for the views (pure, so they are tested natively).
+
+/// `HH:MM:SS` (UTC) of a Unix time in milliseconds; negative or non-finite input reads as 0.
+pub fn clock_label(unix_ms: f64) -> String {
+    let secs = if unix_ms.is_finite() && unix_ms > 0.0 {
+        (unix_ms / 1000.0) as u64
+    } else {
+        0
+    };
+    let day = secs % 86_400;
+    format!("{:02}:{:02}:{:02}", day / 3600, day % 3600 / 60, day % 60)
+}
+
+/// The time-of-day part of an RFC 3339 timestamp (`2024-05-01T12:34:56.789Z` → `12:34:56`),
+/// or the input unchanged when it does not look like one.
+pub fn time_of_day(rfc3339: &str) -> &str {
+    rfc3339
+        .split_once('T')
+        .and_then(|(_, time)| time.get(..8))
+        .unwrap_or(rfc3339)
+}
+
+/// Latency for display: sub-10 ms values keep one decimal.
+pub fn latency(ms: f64) -> String {
+    if !ms.is_finite() || ms < 0.0 {
+        "?".to_owned()
+    } else if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+/// Byte counts for display (`512 B`, `1.5 KiB`).
+pub fn bytes(n: u64) -> String {
+    if n < 1024 {
+        format!("{n} B")
+    } else if n < 1024 * 1024 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0))
+    }
+}
+
+/// Seconds for a retry countdown (`retry in 4 s`).
+pub fn retry_in(ms: u64) -> String {
+    format!("{} s", ms.div_ceil(1000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_label_is_utc_time_of_day() {
+        // 2024-01-01T13:05:09Z
+        assert_eq!(clock_label(1_704_114_309_000.0), "13:05:09");
+        assert_eq!(clock_label(-5.0), "00:00:00");
+        assert_eq!(clock_label(f64::NAN), "00:00:00");
+    }
+
+    #[test]
+    fn time_of_day_extracts_or_passes_through() {
+        assert_eq!(time_of_day("2024-05-01T12:34:56.789Z"), "12:34:56");
+        assert_eq!(time_of_day("yesterday"), "yesterday");
+        assert_eq!(time_of_day("2024-05-01T12:3"), "2024-05-01T12:3");
+    }
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(latency(3.25), "3.2 ms");
+        assert_eq!(latency(42.7), "43 ms");
+        assert_eq!(latency(-1.0), "?");
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(3 * 1024 * 1024), "3.0 MiB");
+        assert_eq!(retry_in(1), "1 s");
+        assert_eq!(retry_in(4000), "4 s");
+        assert_eq!(retry_in(4001), "5 s");
+    }
+}
