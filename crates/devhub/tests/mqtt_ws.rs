@@ -723,3 +723,15 @@ async fn packets_before_connect_and_garbage_close() {
     .unwrap_or_else(|e| panic!("{e}"));
     d.expect_closed().await;
 }
+
+#[tokio::test]
+async fn connection_ends_when_the_sas_token_expires() {
+    let hub = start("mqtt-expiry").await;
+    let key = hub.key(D1).await;
+    let mut d = MqttDevice::open(&hub.ws_url()).await;
+    d.send(Packet::Connect(connect(D1, &token(D1, &key, 2), false)))
+        .await;
+    assert!(matches!(d.recv().await, Some(Packet::ConnAck(a)) if a.code.as_u8() == 0));
+    // The hub severs the connection at `se` (within the helper's 5 s wait).
+    d.expect_closed().await;
+}
