@@ -135,7 +135,8 @@ pub enum Event {
 /// `now` is a monotonic time from an origin of the caller's choosing and must never decrease.
 /// The in-flight store of unacknowledged QoS 1 messages survives the end of a connection; the
 /// next [`connect`](Self::connect) re-sends them with DUP=1 after CONNACK, in original order.
-#[derive(Debug)]
+///
+/// `Debug` prints state and counters only: queued bytes may contain the CONNECT password.
 pub struct Client {
     config: ClientConfig,
     state: ClientState,
@@ -161,6 +162,20 @@ pub struct Client {
     stats: Stats,
     /// Sticky fatal error of the current connection.
     error: Option<ProtocolError>,
+}
+
+impl core::fmt::Debug for Client {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Client")
+            .field("state", &self.state)
+            .field("keep_alive", &self.keep_alive)
+            .field("inflight", &self.inflight.len())
+            .field("pending_transmit", &self.outbox.len())
+            .field("pending_events", &self.events.len())
+            .field("stats", &self.stats)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]

@@ -120,7 +120,8 @@ pub enum ServerEvent {
 /// is answered automatically. Keep-alive is enforced at 1.5 × the client's value, capped by
 /// [`ServerConfig::keep_alive_cap`]; any received packet resets it. QoS 2 PUBLISH is a protocol
 /// violation.
-#[derive(Debug)]
+///
+/// `Debug` prints state and counters only, never buffered bytes.
 pub struct ServerSession {
     config: ServerConfig,
     state: SessionState,
@@ -142,6 +143,20 @@ pub struct ServerSession {
     pending_unsubscribes: Vec<PacketId>,
     stats: Stats,
     error: Option<ProtocolError>,
+}
+
+impl core::fmt::Debug for ServerSession {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ServerSession")
+            .field("state", &self.state)
+            .field("keep_alive", &self.keep_alive)
+            .field("inflight", &self.inflight.len())
+            .field("pending_transmit", &self.outbox.len())
+            .field("pending_events", &self.events.len())
+            .field("stats", &self.stats)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Timer slots.

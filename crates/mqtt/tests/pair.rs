@@ -1258,3 +1258,46 @@ fn chunking_does_not_matter() {
         );
     }
 }
+
+#[test]
+fn core_debug_output_never_shows_the_password() {
+    let secret = "SharedAccessSignature sr=hub&sig=TOPSECRETSIG";
+    let mut connect = Connect::new(MqttString::new("device1").expect("valid"));
+    connect.username = Some(MqttString::new("hub/device1/?api-version=2021-04-12").expect("valid"));
+    connect.password = Some(hubwire_mqtt::Password::from(secret));
+    let bytes = Packet::Connect(connect.clone())
+        .to_bytes()
+        .expect("encodes");
+
+    let mut client = Client::new(ClientConfig::default());
+    client.connect(Duration::ZERO, connect).expect("connect");
+    let text = format!("{client:?}");
+    assert!(!text.contains("TOPSECRET"), "{text}");
+    // Not even as a list of byte values: "84, 79, 80" is "TOP".
+    assert!(!text.contains("84, 79, 80"), "{text}");
+
+    // A hub session holding half a CONNECT in its decoder.
+    let mut server = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    server
+        .handle_bytes(Duration::ZERO, &bytes[..bytes.len() - 3])
+        .expect("valid so far");
+    let text = format!("{server:?}");
+    assert!(
+        !text.contains("TOPSECRET") && !text.contains("84, 79, 80"),
+        "{text}"
+    );
+    let mut decoder = hubwire_mqtt::Decoder::default();
+    let mut input = &bytes[..bytes.len() - 1];
+    assert_eq!(decoder.decode(&mut input), Ok(None));
+    let text = format!("{decoder:?}");
+    assert!(
+        !text.contains("TOPSECRET") && !text.contains("84, 79, 80"),
+        "{text}"
+    );
+    // The event surfaced to the host redacts too.
+    server
+        .handle_bytes(Duration::ZERO, &bytes[bytes.len() - 3..])
+        .expect("valid");
+    let event = server.poll_event().expect("connect event");
+    assert!(!format!("{event:?}").contains("TOPSECRET"));
+}
