@@ -10,6 +10,35 @@
 //! * [`mqtt`]: client id, user name, and topic conventions.
 //! * [`Message`]: one message type shared by MQTT, AMQP and HTTPS.
 //! * [`limits`]: size and message-id rules.
+//! * [`http`] / [`amqp`]: header and property names for the other transports.
+//!
+//! ```
+//! use hubwire_iothub::{mqtt, limits, ConnectionString, Message, TokenPolicy};
+//!
+//! let cs = ConnectionString::parse(
+//!     "HostName=myhub.azure-devices.net;DeviceId=device1;\
+//!      SharedAccessKey=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+//! )?;
+//! // Secrets stay out of logs.
+//! assert!(cs.to_string().ends_with("SharedAccessKey=<redacted>"));
+//!
+//! let now = 1_699_996_400; // Unix seconds, supplied by the caller
+//! let issued = cs.issue_token(&TokenPolicy::default(), now)?;
+//! assert_eq!(issued.renew_at, Some(now + 2700));
+//!
+//! let user = mqtt::user_name(&cs.host_name, &cs.device_id, None, "hubwire/0.1", None);
+//! assert_eq!(user, "myhub.azure-devices.net/device1/?api-version=2021-04-12&DeviceClientType=hubwire%2F0.1");
+//! let password = issued.token.expose();
+//! assert!(password.starts_with("SharedAccessSignature sr=myhub.azure-devices.net%2Fdevices%2Fdevice1&sig="));
+//!
+//! let msg = Message::new(r#"{"temp":21.5}"#).with_json_content().with_message_id("m1");
+//! limits::check_d2c(&msg)?;
+//! assert_eq!(
+//!     mqtt::d2c_topic(&cs.device_id, None, &msg),
+//!     "devices/device1/messages/events/%24.mid=m1&%24.ct=application%2Fjson&%24.ce=utf-8"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod amqp;
@@ -26,9 +55,11 @@ pub mod secret;
 pub mod time;
 
 pub use connection_string::{Authentication, ConnectionString, ConnectionStringError};
+pub use http::HeaderError;
 pub use ids::{DeviceId, IdError, ModuleId};
 pub use limits::{LimitError, MessageIdError};
 pub use message::{Ack, Message, Properties, ReceivedInfo};
+pub use mqtt::{TopicError, UserNameError};
 pub use property_bag::{PropertyBag, PropertyBagError};
 pub use renewal::{IssuedToken, TokenError, TokenPolicy};
 pub use sas::{SasError, SasKey, SasToken, SasVerifier, SasVerifyError, VerifiedToken};

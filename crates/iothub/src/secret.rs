@@ -49,3 +49,18 @@ impl From<&str> for Secret {
         Self(value.to_owned())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_and_exposes() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
+        assert_eq!(s.to_string(), "<redacted>");
+        assert_eq!(s.expose(), "hunter2");
+        assert_eq!(Secret::from("hunter2"), s);
+        assert_eq!(s.into_exposed(), "hunter2");
+    }
+}
