@@ -348,7 +348,9 @@ impl<H: Hooks> Driver<H> {
                 self.pump(Phase::Open { conn }, now).await
             }
             (Phase::Open { conn }, Input::Timer) => {
-                let renew_due = self.renew_deadline().is_some_and(|d| d <= now);
+                // Compared on the wall clock, the clock the token's expiry is measured on.
+                let renew_due = self.core.is_connected()
+                    && self.renew_at_unix.is_some_and(|at| at <= sys::unix_secs());
                 if renew_due && !self.renewing {
                     self.renewing = true;
                     // DISCONNECT, then reconnect with a fresh token; in-flight messages are
@@ -533,6 +535,10 @@ impl<H: Hooks> Driver<H> {
             }
         }
         let Some(reason) = ended else {
+            let stats = self.core.stats();
+            let mut sh = self.shared.borrow_mut();
+            sh.stats.packets_sent = sh.base.packets_sent + stats.packets_sent;
+            sh.stats.packets_received = sh.base.packets_received + stats.packets_received;
             return Phase::Open { conn };
         };
         // The connection is over: account its packets, close the socket.

@@ -28,7 +28,7 @@ use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
 use crate::device::{DeviceClient, ReceivedMessage};
 use crate::error::{OptionsError, SendError, SettleError};
-use crate::options::{DeviceOptions, JsDeviceOptions};
+use crate::options::{DeviceOptions, JsDeviceOptions, JsReconnect};
 use crate::status::ConnectionStatus;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -158,12 +158,50 @@ fn settle_error(e: &SettleError) -> JsValue {
     js_error(e.code(), &e.to_string())
 }
 
+/// Rejects properties outside `allowed`: `serde-wasm-bindgen` reads only the fields it knows,
+/// so a misspelt option would otherwise be ignored silently.
+fn check_fields(value: &JsValue, allowed: &[&str], what: &str) -> Result<(), String> {
+    let Some(obj) = value.dyn_ref::<js_sys::Object>() else {
+        return Ok(());
+    };
+    for key in js_sys::Object::keys(obj).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !allowed.contains(&key.as_str()) {
+            return Err(format!(
+                "unknown field `{key}` in {what}, expected one of {}",
+                allowed.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn parse_options(options: JsValue) -> Result<DeviceOptions, OptionsError> {
+    if !options.is_object() {
+        return Err(OptionsError::Invalid("options must be an object".into()));
+    }
+    check_fields(&options, JsDeviceOptions::FIELDS, "options").map_err(OptionsError::Invalid)?;
+    let reconnect = Reflect::get(&options, &JsValue::from_str("reconnect")).unwrap_or_default();
+    check_fields(&reconnect, JsReconnect::FIELDS, "options.reconnect")
+        .map_err(OptionsError::Invalid)?;
+    let js: JsDeviceOptions = serde_wasm_bindgen::from_value(options)
+        .map_err(|e| OptionsError::Invalid(e.to_string()))?;
+    DeviceOptions::try_from(js)
+}
+
+const MESSAGE_FIELDS: &[&str] = &[
+    "body",
+    "messageId",
+    "correlationId",
+    "userId",
+    "contentType",
+    "contentEncoding",
+    "properties",
+];
+
 #[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default)]
 struct JsMessageMeta {
-    /// Read separately (string or bytes); declared so it is not an unknown field.
-    #[allow(dead_code, reason = "read through Reflect, listed only to be accepted")]
-    body: serde::de::IgnoredAny,
     message_id: Option<String>,
     correlation_id: Option<String>,
     user_id: Option<String>,
@@ -197,6 +235,7 @@ fn message_from_js(value: &JsValue) -> Result<Message, JsValue> {
             "body must be a string, Uint8Array or ArrayBuffer",
         ));
     };
+    check_fields(value, MESSAGE_FIELDS, "message").map_err(|e| js_error("InvalidMessage", &e))?;
     let meta: JsMessageMeta = serde_wasm_bindgen::from_value(value.clone())
         .map_err(|e| js_error("InvalidMessage", &e.to_string()))?;
     let mut msg = Message::new(body);
@@ -311,9 +350,7 @@ impl HubwireDevice {
     pub async fn connect(
         #[wasm_bindgen(unchecked_param_type = "HubwireOptions")] options: JsValue,
     ) -> Result<HubwireDevice, JsValue> {
-        let js: JsDeviceOptions = serde_wasm_bindgen::from_value(options)
-            .map_err(|e| options_error(&OptionsError::Invalid(e.to_string())))?;
-        let options = DeviceOptions::try_from(js).map_err(|e| options_error(&e))?;
+        let options = parse_options(options).map_err(|e| options_error(&e))?;
         let client = DeviceClient::connect(options)
             .await
             .map_err(|e| js_error(e.code(), &e.to_string()))?;

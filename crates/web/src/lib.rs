@@ -16,6 +16,9 @@
 //! networking parts exist only on `wasm32`.
 #![forbid(unsafe_code)]
 
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 mod error;
 mod options;
 mod reconnect;

@@ -374,6 +374,38 @@ pub struct JsDeviceOptions {
     pub model_id: Option<String>,
 }
 
+impl JsDeviceOptions {
+    /// The accepted field names, for checking objects whose deserializer does not report
+    /// unknown fields (JavaScript objects read with `serde-wasm-bindgen`).
+    pub const FIELDS: &'static [&'static str] = &[
+        "connectionString",
+        "sasToken",
+        "hostName",
+        "deviceId",
+        "endpoint",
+        "protocol",
+        "keepAliveSecs",
+        "connectTimeoutMs",
+        "reconnect",
+        "tokenTtlSecs",
+        "tokenRenewBeforeSecs",
+        "cleanSession",
+        "modelId",
+    ];
+}
+
+impl JsReconnect {
+    /// The accepted field names (see [`JsDeviceOptions::FIELDS`]).
+    pub const FIELDS: &'static [&'static str] = &[
+        "enabled",
+        "initialDelayMs",
+        "maxDelayMs",
+        "multiplier",
+        "jitter",
+        "maxAttempts",
+    ];
+}
+
 /// Reconnect settings of the JavaScript API.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -125,6 +125,9 @@ impl ReconnectPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // Also run in the browser suite (the scripts run this crate's tests only on wasm32).
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn base_delays_double_up_to_the_cap() {

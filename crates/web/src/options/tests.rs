@@ -1,5 +1,8 @@
 use super::*;
+// Also run in the browser suite (the scripts run this crate's tests only on wasm32).
 use hubwire_iothub::ConnectionStringError;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
@@ -229,4 +232,22 @@ fn random_source_clamps() {
     assert_eq!(RandomSource::new(|| -2.0).next(), 0.0);
     assert_eq!(RandomSource::new(|| f64::NAN).next(), 0.0);
     assert_eq!(RandomSource::new(|| 0.25).next(), 0.25);
+}
+
+#[test]
+fn field_lists_match_the_structs() {
+    // deny_unknown_fields makes a misspelt list entry fail here.
+    let all: serde_json::Map<String, serde_json::Value> = JsDeviceOptions::FIELDS
+        .iter()
+        .map(|f| ((*f).to_owned(), serde_json::Value::Null))
+        .collect();
+    let parsed: JsDeviceOptions = serde_json::from_value(all.into()).unwrap();
+    assert_eq!(parsed, JsDeviceOptions::default());
+    let all: serde_json::Map<String, serde_json::Value> = JsReconnect::FIELDS
+        .iter()
+        .map(|f| ((*f).to_owned(), serde_json::Value::Null))
+        .collect();
+    let parsed: JsReconnect = serde_json::from_value(all.into()).unwrap();
+    assert_eq!(parsed, JsReconnect::default());
+    assert!(serde_json::from_str::<JsDeviceOptions>(r#"{"bogus":1}"#).is_err());
 }
