@@ -30,7 +30,7 @@ BINARYEN_VERSION="132"      # Debian's binaryen cannot read wasm from current ru
 APT_PACKAGES=(chromium chromium-driver mosquitto mosquitto-clients)
 
 INSTALL_START=$(date +%s)
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 require_cmd cargo "install Rust with rustup first"
 require_cmd rustup "install Rust with rustup first"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the scripts in this directory (sourced, not executed).
 
 note() { printf '==> %s\n' "$*"; }
@@ -17,12 +18,12 @@ step_begin() {
     _STEP_START=$(date +%s)
     note "$1"
 }
-step_done() { printf '    %s: installed in %ss\n' "$_STEP_NAME" "$(($(date +%s) - _STEP_START))"; }
+step_done() { printf '    %s: done in %ss\n' "$_STEP_NAME" "$(($(date +%s) - _STEP_START))"; }
 step_skip() { printf '    %s\n' "$1"; }
 
 # Puts the tools this repository installs first on PATH (wasm-opt from npm, cargo installs).
 use_repo_tools() {
-    export PATH="$ROOT/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+    export PATH="$ROOT/.tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 }
 
 port_is_free() {

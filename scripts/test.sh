@@ -115,7 +115,7 @@ if selected native; then
     note "suite native: cargo test (native crates)"
     t0=$(date +%s)
     if run_logged "$LOG_DIR/native.log" \
-        cargo test --locked --workspace --exclude hubwire-web --exclude hubwire-dashboard; then
+        cargo test --locked --no-fail-fast --workspace --exclude hubwire-web --exclude hubwire-dashboard; then
         record native PASS $(($(date +%s) - t0)) "$(cargo_counts "$LOG_DIR/native.log")"
     else
         record native FAIL $(($(date +%s) - t0)) "$(cargo_counts "$LOG_DIR/native.log") (see artifacts/test-logs/native.log)"
@@ -241,7 +241,7 @@ if selected browser; then
             HUBWIRE_DEVHUB_HTTP="http://$DEVHUB_ADDR" \
             HUBWIRE_DEVHUB_WS="ws://$DEVHUB_ADDR" \
             HUBWIRE_MOSQUITTO_WS="$MOSQUITTO_WS" \
-            cargo test --locked "${packages[@]}" --target wasm32-unknown-unknown --tests; then
+            cargo test --locked --no-fail-fast "${packages[@]}" --target wasm32-unknown-unknown --tests; then
             counts=$(cargo_counts "$LOG_DIR/browser.log")
             if [[ "$counts" == "0 passed"* ]]; then
                 record browser FAIL $(($(date +%s) - t0)) "ran no tests"
