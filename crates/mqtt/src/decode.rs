@@ -114,10 +114,11 @@ impl Reader<'_> {
     fn u16(&mut self) -> Result<u16, DecodeError> {
         let s = self
             .frame
-            .get(self.pos..self.pos + 2)
+            .get(self.pos..)
+            .and_then(<[u8]>::first_chunk::<2>)
             .ok_or_else(|| self.end())?;
         self.pos += 2;
-        Ok(u16::from_be_bytes([s[0], s[1]]))
+        Ok(u16::from_be_bytes(*s))
     }
 
     #[inline]

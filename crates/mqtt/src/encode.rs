@@ -82,7 +82,9 @@ fn put_remaining_length<B: EncodeBuf>(out: &mut B, mut len: usize) {
         if len > 0 {
             byte |= 0x80;
         }
-        tmp[n] = byte;
+        if let Some(slot) = tmp.get_mut(n) {
+            *slot = byte;
+        }
         n += 1;
         if len == 0 {
             break;
