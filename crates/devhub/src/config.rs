@@ -32,6 +32,10 @@ pub struct Config {
     /// Address of the TLS listener.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:443")]
     pub tls_listen: SocketAddr,
+    /// C2D lock (visibility) timeout in seconds. IoT Hub fixes it at 60; shorter values
+    /// exist for tests.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, hide = true)]
+    pub c2d_lock_seconds: u64,
 }
 
 impl Config {
@@ -45,6 +49,7 @@ impl Config {
             demo_devices: 3,
             tls: false,
             tls_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            c2d_lock_seconds: 60,
         }
     }
 }

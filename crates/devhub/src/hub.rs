@@ -142,8 +142,8 @@ pub(crate) struct HubState {
 pub(crate) type Shared = Arc<HubState>;
 
 impl HubState {
-    pub(crate) fn new(host_name: String, registry: Registry, seed: u64) -> Self {
-        let mut c2d = C2dQueues::new(C2dConfig::default(), seed);
+    pub(crate) fn new(host_name: String, registry: Registry, c2d: C2dConfig, seed: u64) -> Self {
+        let mut c2d = C2dQueues::new(c2d, seed);
         for d in registry.devices() {
             c2d.add_device(&d.device_id, &d.generation_id);
         }

@@ -121,9 +121,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     );
     let mut seed = [0u8; 8];
     registry::fill_random(&mut seed)?;
+    let c2d_config = c2d::C2dConfig {
+        lock_duration: std::time::Duration::from_secs(config.c2d_lock_seconds.max(1)),
+        ..c2d::C2dConfig::default()
+    };
     let hub = std::sync::Arc::new(hub::HubState::new(
         config.host_name.clone(),
         registry,
+        c2d_config,
         u64::from_le_bytes(seed),
     ));
     let router = build_router(hub.clone(), config.dist.as_deref());

@@ -40,11 +40,17 @@ struct Live {
     clean_session: bool,
     c2d_filter: String,
     filters: BTreeSet<String>,
-    /// Outgoing C2D PUBLISH packet id → lock token.
-    inflight: HashMap<u16, String>,
+    /// Outgoing C2D PUBLISH packet id → the message and its current lock.
+    inflight: HashMap<u16, InflightC2d>,
     /// The SAS token's expiry (Unix seconds): the hub severs the connection then.
     token_expiry: u64,
     will: Option<LastWill>,
+}
+
+/// A C2D message published on this connection and not yet acknowledged.
+struct InflightC2d {
+    sequence_number: u64,
+    lock_token: String,
 }
 
 impl Live {
@@ -357,11 +363,11 @@ impl Conn {
         let Some(live) = self.live.as_mut() else {
             return;
         };
-        let Some(token) = live.inflight.remove(&packet_id) else {
+        let Some(inflight) = live.inflight.remove(&packet_id) else {
             return;
         };
         let device = live.device_id.as_str();
-        let result = lock(&self.hub.c2d).complete(device, &token, now);
+        let result = lock(&self.hub.c2d).complete(device, &inflight.lock_token, now);
         self.hub.c2d_timer.notify_one();
         match result {
             Ok(()) => tracing::info!(device, packet_id, "C2D completed"),
@@ -394,6 +400,17 @@ impl Conn {
                 Ok(None) | Err(_) => break,
             };
             self.hub.c2d_timer.notify_one();
+            // A message still in flight here whose lock expired is locked again under the new
+            // token instead of being sent twice: the PUBACK for the first PUBLISH settles it,
+            // and a reconnect redelivers it.
+            if let Some(held) = live
+                .inflight
+                .values_mut()
+                .find(|i| i.sequence_number == delivery.sequence_number)
+            {
+                held.lock_token = delivery.lock_token;
+                continue;
+            }
             let mut msg = delivery.message;
             // The hub's own `to` value, as captured from real hubs (capital B).
             msg.to = Some(format!("/devices/{device}/messages/deviceBound"));
@@ -407,7 +424,13 @@ impl Conn {
                 });
             match published {
                 Ok(Some(pid)) => {
-                    live.inflight.insert(pid.get(), delivery.lock_token);
+                    live.inflight.insert(
+                        pid.get(),
+                        InflightC2d {
+                            sequence_number: delivery.sequence_number,
+                            lock_token: delivery.lock_token,
+                        },
+                    );
                     tracing::info!(
                         device,
                         message_id = delivery.message_id,
@@ -442,8 +465,8 @@ impl Conn {
         let device = live.device_id.as_str();
         if !live.inflight.is_empty() {
             let mut c2d = lock(&self.hub.c2d);
-            for token in live.inflight.values() {
-                let _ = c2d.release(device, token, now);
+            for i in live.inflight.values() {
+                let _ = c2d.release(device, &i.lock_token, now);
             }
             drop(c2d);
             self.hub.c2d_timer.notify_one();
@@ -581,7 +604,15 @@ mod tests {
         let _ = crate::registry::fill_random(&mut b);
         let dir = std::env::temp_dir().join(format!("devhub-auth-{}", u64::from_le_bytes(b)));
         let reg = Registry::open(&dir, 2).unwrap_or_else(|e| panic!("{e}"));
-        (Arc::new(HubState::new("localhost".to_owned(), reg, 1)), dir)
+        (
+            Arc::new(HubState::new(
+                "localhost".to_owned(),
+                reg,
+                crate::c2d::C2dConfig::default(),
+                1,
+            )),
+            dir,
+        )
     }
 
     fn connect(device: &str, user: &str, password: &str) -> Connect {

@@ -735,3 +735,55 @@ async fn connection_ends_when_the_sas_token_expires() {
     // The hub severs the connection at `se` (within the helper's 5 s wait).
     d.expect_closed().await;
 }
+
+#[tokio::test]
+async fn expired_lock_of_an_inflight_c2d_is_renewed_not_resent() {
+    let dir = common::temp_dir("mqtt-lock");
+    let mut config = devhub::Config::local(&dir);
+    config.c2d_lock_seconds = 1;
+    let running = devhub::start(config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let hub = common::Hub { running, dir };
+    let (mut d, _) = hub.device(D1, true).await;
+    d.send(subscribe(1, &[&c2d_filter(D1)])).await;
+    assert!(matches!(d.recv().await, Some(Packet::SubAck(_))));
+    let (status, _) = hub
+        .api(
+            "POST",
+            &format!("/api/devices/{D1}/messages"),
+            Some(json!({"body":"once"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let p = match d.recv().await {
+        Some(Packet::Publish(p)) => p,
+        other => panic!("expected PUBLISH, got {other:?}"),
+    };
+    // The 1 s lock expires while the PUBLISH is unacknowledged: no second copy arrives.
+    d.expect_silence(Duration::from_millis(1600)).await;
+    let (_, h) = hub.api("GET", "/api/c2d/history", None).await;
+    assert!(
+        h.as_array()
+            .is_some_and(|a| a.iter().any(|r| r["outcome"] == "lockExpired")),
+        "{h}"
+    );
+    // The late PUBACK still completes it.
+    let pid = p.packet_id.unwrap_or_else(|| panic!("no packet id"));
+    d.send(Packet::PubAck(PubAck::new(pid))).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (_, h) = hub.api("GET", "/api/c2d/history", None).await;
+        if h.as_array()
+            .is_some_and(|a| a.iter().any(|r| r["outcome"] == "completed"))
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{h}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (_, q) = hub
+        .api("GET", &format!("/api/devices/{D1}/messages"), None)
+        .await;
+    assert_eq!(q, json!([]));
+}
