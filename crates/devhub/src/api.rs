@@ -95,6 +95,15 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/api/{*rest}", axum::routing::any(api_not_found))
 }
 
+/// Known path, wrong method.
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        405000,
+        "method not allowed on this route",
+    )
+}
+
 async fn api_not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, 404000, "no such service API route")
 }

@@ -189,6 +189,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 fn build_router(hub: hub::Shared, dist: Option<&std::path::Path>) -> Router {
     let mut router = api::routes()
         .route("/$iothub/websocket", any(ws::upgrade))
+        .method_not_allowed_fallback(api::method_not_allowed)
         .with_state(hub);
     if let Some(dist) = dist {
         let index = dist.join("index.html");

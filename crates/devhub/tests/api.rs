@@ -255,6 +255,9 @@ async fn events_are_empty_initially_and_query_is_checked() {
     let (status, e) = hub.api("GET", "/api/events?since=abc", None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(e["errorCode"], 400004);
+    let (status, e) = hub.api("PUT", "/api/hub", None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(e["errorCode"], 405000);
     let (status, e) = hub.api("GET", "/api/nothing-here", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(e["message"].is_string());
@@ -406,4 +409,41 @@ fn binary_prints_listening_line() {
         "{resp}"
     );
     assert!(stderr.contains("devhub ready"), "{stderr}");
+}
+
+#[tokio::test]
+async fn c2d_ttl_expiry_dead_letters_with_feedback() {
+    let hub = start("ttl").await;
+    let (status, _) = hub
+        .api(
+            "POST",
+            "/api/devices/demo-device-3/messages",
+            Some(json!({"body":"short-lived","messageId":"ttl-1","ack":"negative","ttlSeconds":1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, q) = hub
+        .api("GET", "/api/devices/demo-device-3/messages", None)
+        .await;
+    assert_eq!(q[0]["state"], "enqueued");
+    // The hub's timer dead-letters it at its expiry, with nobody polling the queue.
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    let feedback = loop {
+        let (_, f) = hub.api("GET", "/api/feedback", None).await;
+        if f.as_array().is_some_and(|a| !a.is_empty()) {
+            break f;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no feedback");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(feedback[0]["originalMessageId"], "ttl-1");
+    assert_eq!(feedback[0]["statusCode"], "Expired");
+    assert_eq!(feedback[0]["description"], "Message expired");
+    assert_eq!(feedback[0]["deviceId"], "demo-device-3");
+    let (_, h) = hub.api("GET", "/api/c2d/history", None).await;
+    assert_eq!(h[0]["outcome"], "expired");
+    let (_, q) = hub
+        .api("GET", "/api/devices/demo-device-3/messages", None)
+        .await;
+    assert_eq!(q, json!([]));
 }
