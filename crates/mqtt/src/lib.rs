@@ -10,6 +10,47 @@
 //! Neither core performs I/O, reads a clock or draws random numbers. Time is passed in as a
 //! [`Duration`](core::time::Duration) measured from an arbitrary monotonic origin chosen by the
 //! caller; the values passed to one core must never decrease.
+//!
+//! # Driving a core
+//!
+//! After every input (`handle_bytes`, `handle_timeout`) or command: drain `poll_transmit` to the
+//! transport, drain `poll_event`, then arm one timer for `poll_timeout`.
+//!
+//! ```
+//! use core::time::Duration;
+//! use hubwire_mqtt::{
+//!     Bytes, Client, ClientConfig, Connect, Event, MqttString, QoS, ServerConfig, ServerEvent,
+//!     ServerSession, TopicName,
+//! };
+//!
+//! let now = Duration::ZERO;
+//! let mut client = Client::new(ClientConfig::default());
+//! let mut hub = ServerSession::new(ServerConfig::default(), now);
+//! let mut wire = Vec::new();
+//!
+//! client.connect(now, Connect::new(MqttString::new("device1")?))?;
+//! let _ = client.poll_transmit(&mut wire);
+//! hub.handle_bytes(now, &wire)?;
+//! wire.clear();
+//! assert!(matches!(hub.poll_event(), Some(ServerEvent::Connect(_))));
+//! hub.accept(now, false)?;
+//! let _ = hub.poll_transmit(&mut wire);
+//! client.handle_bytes(now, &wire)?;
+//! wire.clear();
+//! assert_eq!(client.poll_event(), Some(Event::Connected { session_present: false }));
+//!
+//! let topic = TopicName::new("devices/device1/messages/events/")?;
+//! let id = client.publish(now, topic, Bytes::from_static(b"{}"), QoS::AtLeastOnce, false)?;
+//! let _ = client.poll_transmit(&mut wire);
+//! hub.handle_bytes(now, &wire)?;
+//! wire.clear();
+//! let Some(ServerEvent::Publish(p)) = hub.poll_event() else { unreachable!() };
+//! hub.ack_publish(now, p.packet_id.expect("QoS 1"))?;
+//! let _ = hub.poll_transmit(&mut wire);
+//! client.handle_bytes(now, &wire)?;
+//! assert_eq!(client.poll_event(), Some(Event::Published { packet_id: id.expect("QoS 1") }));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![no_std]
 
