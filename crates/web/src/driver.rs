@@ -277,7 +277,7 @@ impl<H: Hooks> Driver<H> {
             return None;
         }
         let left = at.saturating_sub(sys::unix_secs());
-        Some(sys::now() + Duration::from_secs(left))
+        Some(sys::now().saturating_add(Duration::from_secs(left)))
     }
 
     async fn step(&mut self, phase: Phase, input: Input) -> Phase {
@@ -376,7 +376,7 @@ impl<H: Hooks> Driver<H> {
         let url = dial.url;
         Phase::Opening {
             fut: async move { WsConn::connect(&url, MQTT_SUBPROTOCOL).await }.boxed_local(),
-            deadline: now + self.config.connect_timeout,
+            deadline: now.saturating_add(self.config.connect_timeout),
             connect: dial.connect,
         }
     }
@@ -525,11 +525,8 @@ impl<H: Hooks> Driver<H> {
                         let _ = reply.send(Ok(()));
                     }
                 }
-                Event::Disconnected(reason) => {
-                    if ended.is_none() {
-                        ended = Some(reason);
-                    }
-                }
+                // The first end reason counts; a local DISCONNECT queued above may add another.
+                Event::Disconnected(reason) if ended.is_none() => ended = Some(reason),
                 // `Event` is non-exhaustive; later variants need no action here.
                 _ => {}
             }
@@ -636,7 +633,9 @@ impl<H: Hooks> Driver<H> {
             .reconnect
             .delay(self.attempt, (self.config.random)());
         self.retry(ReconnectReason::ConnectionLost(error), delay, now);
-        Phase::Idle { until: now + delay }
+        Phase::Idle {
+            until: now.saturating_add(delay),
+        }
     }
 
     fn retry(&mut self, reason: ReconnectReason, delay: Duration, _now: Duration) {

@@ -153,7 +153,7 @@ pub enum ClientError {
         /// Attempts made.
         attempts: u32,
         /// The failure of the last attempt.
-        last: Box<ClientError>,
+        last: Box<Self>,
     },
     /// The client was closed by the application.
     #[error("the client is closed")]

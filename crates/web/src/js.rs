@@ -349,7 +349,7 @@ impl HubwireDevice {
     /// `TransportError`).
     pub async fn connect(
         #[wasm_bindgen(unchecked_param_type = "HubwireOptions")] options: JsValue,
-    ) -> Result<HubwireDevice, JsValue> {
+    ) -> Result<Self, JsValue> {
         let options = parse_options(options).map_err(|e| options_error(&e))?;
         let client = DeviceClient::connect(options)
             .await
@@ -391,7 +391,7 @@ impl HubwireDevice {
                 }
             }
         });
-        Ok(HubwireDevice { client, callbacks })
+        Ok(Self { client, callbacks })
     }
 
     /// Sends a device-to-cloud message; resolves with a `SendReceipt` when the hub

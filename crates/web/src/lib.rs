@@ -32,7 +32,7 @@ mod driver;
 mod js;
 #[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
 mod mqtt_ws;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
 mod sys;
 #[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
 mod ws;

@@ -95,7 +95,7 @@ impl ReconnectPolicy {
                 break;
             }
         }
-        Duration::from_secs_f64(secs.min(max).max(0.0))
+        secs_to_duration(secs.min(max))
     }
 
     /// The delay before attempt `attempt`, jittered with `random` in `[0, 1)`.
@@ -112,13 +112,22 @@ impl ReconnectPolicy {
         } else {
             random.clamp(0.0, 1.0)
         };
-        Duration::from_secs_f64((base * (1.0 - jitter * r)).max(0.0))
+        secs_to_duration(base * (1.0 - jitter * r))
     }
 
     /// Whether attempt number `attempt` (1-based) may be made.
     #[must_use]
     pub fn allows(&self, attempt: u32) -> bool {
         self.enabled && self.max_attempts.is_none_or(|max| attempt <= max)
+    }
+}
+
+/// Seconds to a `Duration` without the panics of `from_secs_f64` (negative, NaN, too large).
+fn secs_to_duration(secs: f64) -> Duration {
+    if secs.is_nan() || secs <= 0.0 {
+        Duration::ZERO
+    } else {
+        Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
     }
 }
 
@@ -180,6 +189,10 @@ mod tests {
         p.initial_delay = Duration::from_secs(2);
         p.max_delay = Duration::from_secs(5);
         assert_eq!(p.base_delay(5), Duration::from_secs(2));
+        // Durations too large for f64 round trips saturate instead of panicking.
+        let huge = ReconnectPolicy::exponential(Duration::MAX, Duration::MAX);
+        assert_eq!(huge.delay(3, 0.0), Duration::MAX);
+        assert!(huge.delay(3, 0.5) > Duration::from_secs(u64::MAX / 4));
         // max below initial: the cap wins.
         p.max_delay = Duration::from_secs(1);
         assert_eq!(p.base_delay(1), Duration::from_secs(1));

@@ -55,7 +55,9 @@ pub(crate) fn sleep_until(deadline: Option<Duration>) -> gloo_timers::future::Ti
     match deadline {
         Some(at) => {
             // Round up so the timer never fires just before the deadline and spins.
-            let left = at.saturating_sub(now()) + Duration::from_millis(1);
+            let left = at
+                .saturating_sub(now())
+                .saturating_add(Duration::from_millis(1));
             sleep(left)
         }
         None => sleep(Duration::from_millis(MAX_SLEEP_MS.into())),

@@ -41,12 +41,10 @@ fn error_code(err: &JsValue) -> String {
     get_str(err, "code")
 }
 
+type Collected = Rc<RefCell<Vec<JsValue>>>;
+
 /// A JS function that appends its argument to a shared list.
-fn collector() -> (
-    Function,
-    Rc<RefCell<Vec<JsValue>>>,
-    Closure<dyn FnMut(JsValue)>,
-) {
+fn collector() -> (Function, Collected, Closure<dyn FnMut(JsValue)>) {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let sink = Rc::clone(&seen);
     let closure = Closure::<dyn FnMut(JsValue)>::new(move |v: JsValue| sink.borrow_mut().push(v));
