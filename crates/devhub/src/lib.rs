@@ -2,6 +2,8 @@
 //!
 //! * Devices connect with MQTT 3.1.1 over WebSocket at `/$iothub/websocket` (subprotocol
 //!   `mqtt`) and authenticate with SAS tokens, exactly as with a real hub.
+//! * Devices may also use the HTTPS device API under `/devices/{id}/messages/…`: events
+//!   (single and batch), C2D polling with complete/reject/abandon, SAS in `Authorization`.
 //! * The service API under `/api` lists and creates devices, sends cloud-to-device messages,
 //!   and shows device-to-cloud messages (also as a Server-Sent Events stream).
 //! * The same router is served on a plain listener and, with `--tls`, over TLS with a local CA.
@@ -15,6 +17,8 @@ pub mod registry;
 pub mod tls;
 
 mod api;
+mod auth;
+mod https;
 mod hub;
 mod mqtt;
 mod ws;
@@ -22,11 +26,12 @@ mod ws;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use axum::http::{header, HeaderValue, Method};
+use axum::http::{header, HeaderName, HeaderValue, Method, Request};
 use axum::routing::any;
 use axum::Router;
 use tokio::task::JoinHandle;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower::util::MapRequestLayer;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer, ExposeHeaders};
 use tower_http::services::{ServeDir, ServeFile};
 
 pub use config::Config;
@@ -188,6 +193,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
 fn build_router(hub: hub::Shared, dist: Option<&std::path::Path>) -> Router {
     let mut router = api::routes()
+        .merge(https::routes())
         .route("/$iothub/websocket", any(ws::upgrade))
         .method_not_allowed_fallback(api::method_not_allowed)
         .with_state(hub);
@@ -195,11 +201,50 @@ fn build_router(hub: hub::Shared, dist: Option<&std::path::Path>) -> Router {
         let index = dist.join("index.html");
         router = router.fallback_service(ServeDir::new(dist).fallback(ServeFile::new(index)));
     }
-    router.layer(cors_layer())
+    router
+        .layer(cors_layer())
+        .layer(MapRequestLayer::new(filter_preflight_headers))
+}
+
+/// Keeps only the request headers a page may send ([`https::is_allowed_request_header`]) in
+/// a preflight's `Access-Control-Request-Headers`; the CORS layer then mirrors what is left.
+/// A header that was asked for and is missing from the answer makes the browser refuse.
+fn filter_preflight_headers<B>(mut req: Request<B>) -> Request<B> {
+    if req.method() != Method::OPTIONS {
+        return req;
+    }
+    let requested: Vec<String> = req
+        .headers()
+        .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if requested.is_empty() {
+        return req;
+    }
+    let allowed: Vec<&str> = requested
+        .iter()
+        .map(String::as_str)
+        .filter(|n| https::is_allowed_request_header(n))
+        .collect();
+    let headers = req.headers_mut();
+    headers.remove(header::ACCESS_CONTROL_REQUEST_HEADERS);
+    if let Ok(v) = HeaderValue::from_str(&allowed.join(",")) {
+        if !allowed.is_empty() {
+            headers.insert(header::ACCESS_CONTROL_REQUEST_HEADERS, v);
+        }
+    }
+    req
 }
 
 /// CORS for pages served from local origins (any port): the dashboard in development, test
-/// pages on random ports.
+/// pages on random ports, the browser HTTPS poller. Request headers: see
+/// [`filter_preflight_headers`]. Exposed: `*` (every header, for requests without
+/// credentials, so `iothub-app-*` too) plus the device API's fixed names for credentialed
+/// requests, where `*` is not a wildcard.
 fn cors_layer() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(|origin: &HeaderValue, _| {
@@ -213,12 +258,12 @@ fn cors_layer() -> CorsLayer {
             Method::DELETE,
             Method::OPTIONS,
         ])
-        .allow_headers([
-            header::CONTENT_TYPE,
-            header::AUTHORIZATION,
-            header::IF_MATCH,
-        ])
-        .expose_headers([header::ETAG])
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers(ExposeHeaders::list(
+            std::iter::once("*")
+                .chain(https::EXPOSED_HEADERS)
+                .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok()),
+        ))
         .max_age(std::time::Duration::from_secs(600))
 }
 

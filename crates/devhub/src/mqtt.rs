@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use hubwire_iothub::limits::{self, MAX_MQTT_SUBSCRIPTIONS};
 use hubwire_iothub::mqtt as topics;
-use hubwire_iothub::{DeviceId, SasKey, SasVerifier};
+use hubwire_iothub::DeviceId;
 use hubwire_mqtt::{
     CloseReason, CommandError, Connect, ConnectReturnCode, LastWill, Publish, QoS, ServerConfig,
     ServerEvent, ServerSession, SessionState, Subscribe, SubscribeReturnCode, TopicName,
@@ -548,26 +548,14 @@ fn authenticate(hub: &Shared, connect: &Connect) -> Result<(DeviceId, u64), Stri
             connect.client_id.as_str()
         ));
     }
-    let (primary, secondary) = {
-        let reg = lock(&hub.registry);
-        let d = reg
-            .get(device_id.as_str())
-            .ok_or_else(|| format!("unknown device '{device_id}'"))?;
-        (d.primary_key.clone(), d.secondary_key.clone())
-    };
     let password = connect
         .password
         .as_ref()
         .ok_or("no password: a SAS token is required (X.509 is not supported)")?;
     let token = std::str::from_utf8(password.expose()).map_err(|_| "password is not UTF-8")?;
-    let primary = SasKey::from_base64(&primary).map_err(|e| format!("device key: {e}"))?;
-    let secondary = SasKey::from_base64(&secondary).map_err(|e| format!("device key: {e}"))?;
-    let verified = SasVerifier::new(&hub.host_name, &device_id)
-        .identity_key(&primary)
-        .identity_key(&secondary)
-        .verify_str(token, hub.clock.unix_secs())
-        .map_err(|e| format!("device '{device_id}': {e}"))?;
-    Ok((device_id, verified.expiry))
+    let expiry =
+        crate::auth::verify_device_token(hub, &device_id, token).map_err(|e| e.to_string())?;
+    Ok((device_id, expiry))
 }
 
 async fn sleep_until(at: Option<std::time::Instant>) {
@@ -596,7 +584,7 @@ mod tests {
     use super::*;
     use crate::hub::HubState;
     use crate::registry::Registry;
-    use hubwire_iothub::SasToken;
+    use hubwire_iothub::{SasKey, SasToken};
     use hubwire_mqtt::{MqttString, Password};
 
     fn hub() -> (Shared, std::path::PathBuf) {
