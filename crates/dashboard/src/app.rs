@@ -78,6 +78,7 @@ fn Dashboard() -> Html {
                 url_input={hub.url_input.clone()}
                 url_error={hub.url_error.as_ref().map(|e| AttrValue::from(e.to_string()))}
                 info={hub.info.clone()}
+                unreachable={hub.devices_error.clone().map(AttrValue::from)}
                 on_input={{
                     let hub = hub_actions.clone();
                     Callback::from(move |v| hub.dispatch(HubAction::EditUrl(v)))

@@ -129,22 +129,24 @@ fn ConnectionCard(props: &DevicePaneProps) -> Html {
     let selected_demo = props.demo_device.as_ref().map(AttrValue::as_str);
     html! {
         <section class="card" aria-labelledby="connection-title">
-            <h3 id="connection-title">{ "Connection" }</h3>
             <form class="connection" onsubmit={on_submit(props.on_connect.clone())}>
-                <fieldset class="source" disabled={locked}>
-                    <legend>{ "Identity" }</legend>
-                    <label class="radio">
-                        <input type="radio" name="source" value="demo"
-                            checked={state.source == Source::Demo} onchange={source_change.clone()} />
-                        { "Demo device" }
-                    </label>
-                    <label class="radio">
-                        <input type="radio" name="source" value="pasted"
-                            checked={state.source == Source::Pasted} onchange={source_change} />
-                        { "Connection string" }
-                    </label>
-                </fieldset>
-                <div class="field-row">
+                <div class="card-head">
+                    <h3 id="connection-title">{ "Connection" }</h3>
+                    <fieldset class="source" disabled={locked}>
+                        <legend>{ "Identity" }</legend>
+                        <label class="radio">
+                            <input type="radio" name="source" value="demo"
+                                checked={state.source == Source::Demo} onchange={source_change.clone()} />
+                            { "Demo device" }
+                        </label>
+                        <label class="radio">
+                            <input type="radio" name="source" value="pasted"
+                                checked={state.source == Source::Pasted} onchange={source_change} />
+                            { "Connection string" }
+                        </label>
+                    </fieldset>
+                </div>
+                <div class="field-row connect-row">
                     if state.source == Source::Demo {
                         <div class="field grow">
                             <label for="demo-device">{ "Demo device" }</label>
@@ -172,15 +174,15 @@ fn ConnectionCard(props: &DevicePaneProps) -> Html {
                         </select>
                     </div>
                 </div>
-                <div class="actions">
+                <div class="actions connect-actions">
                     <button type="submit" disabled={locked}>{ "Connect" }</button>
                     <button type="button" class="secondary" disabled={!locked}
                         onclick={props.on_disconnect.reform(|_: MouseEvent| ())}>
                         { "Disconnect" }
                     </button>
+                    { status_line(state) }
                 </div>
             </form>
-            { status_line(state) }
         </section>
     }
 }
@@ -223,7 +225,7 @@ fn status_line(state: &DeviceState) -> Html {
         ConnectionStatus::Connecting => ("status pending", format!("Connecting as {device}…")),
         ConnectionStatus::Connected => (
             "status ok",
-            format!("Connected as {device} · {}", state.protocol.label()),
+            format!("Connected as {device} · {}", state.protocol.short_label()),
         ),
         ConnectionStatus::Reconnecting {
             attempt,

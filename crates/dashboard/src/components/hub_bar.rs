@@ -15,6 +15,9 @@ pub struct HubBarProps {
     pub url_error: Option<AttrValue>,
     /// `GET /api/hub`.
     pub info: Load<HubInfo>,
+    /// Why the hub stopped answering since it was reached, if it did.
+    #[prop_or_default]
+    pub unreachable: Option<AttrValue>,
     /// URL field edits.
     pub on_input: Callback<String>,
     /// Apply the typed URL.
@@ -24,15 +27,18 @@ pub struct HubBarProps {
 /// Header with the hub URL form and the hub's identity.
 #[component]
 pub fn HubBar(props: &HubBarProps) -> Html {
-    let (chip_class, chip_text) = match &props.info {
-        Load::Idle => ("chip", "no hub".to_owned()),
-        Load::Loading => ("chip pending", "contacting hub…".to_owned()),
-        Load::Ready(info) if info.devhub => (
-            "chip ok",
-            format!("devhub {} · {}", info.version, info.host_name),
-        ),
-        Load::Ready(info) => ("chip warn", format!("IoT hub {}", info.host_name)),
-        Load::Failed(reason) => ("chip bad", format!("hub unreachable: {reason}")),
+    let (chip_class, chip_text) = match (&props.info, &props.unreachable) {
+        (Load::Ready(_), Some(reason)) => ("chip bad", format!("hub not answering: {reason}")),
+        (info, _) => match info {
+            Load::Idle => ("chip", "no hub".to_owned()),
+            Load::Loading => ("chip pending", "contacting hub…".to_owned()),
+            Load::Ready(info) if info.devhub => (
+                "chip ok",
+                format!("devhub {} · {}", info.version, info.host_name),
+            ),
+            Load::Ready(info) => ("chip warn", format!("IoT hub {}", info.host_name)),
+            Load::Failed(reason) => ("chip bad", format!("hub unreachable: {reason}")),
+        },
     };
     html! {
         <header class="hub-bar">

@@ -34,7 +34,7 @@ pub fn MessageFields(props: &MessageFieldsProps) -> Html {
         <>
             <div class="field">
                 <label for={format!("{p}-body")}>{ "Body" }</label>
-                <textarea id={format!("{p}-body")} rows="4" spellcheck="false"
+                <textarea id={format!("{p}-body")} rows="2" spellcheck="false"
                     value={props.draft.body.clone()} oninput={edit(DraftEdit::Body)} />
             </div>
             <div class="field-row">

@@ -27,9 +27,7 @@ pub fn PropertiesEditor(props: &PropertiesEditorProps) -> Html {
     html! {
         <fieldset class="props-editor">
             <legend>{ "Application properties" }</legend>
-            if rows.is_empty() {
-                <p class="muted">{ "None." }</p>
-            } else {
+            if !rows.is_empty() {
                 <div class="props-rows">
                     { for rows.iter().enumerate().map(|(index, row)| {
                         let n = index + 1;
@@ -69,7 +67,12 @@ pub fn PropertiesEditor(props: &PropertiesEditorProps) -> Html {
                     }) }
                 </div>
             }
-            <button type="button" class="secondary small" onclick={add}>{ "+ Add property" }</button>
+            <div class="props-foot">
+                <button type="button" class="secondary small" onclick={add}>{ "+ Add property" }</button>
+                if rows.is_empty() {
+                    <span class="muted">{ "None set." }</span>
+                }
+            </div>
         </fieldset>
     }
 }

@@ -43,6 +43,13 @@ impl Protocol {
         }
     }
 
+    /// Short label for status lines.
+    pub fn short_label(self) -> &'static str {
+        match self {
+            Self::MqttWs => "MQTT/WS",
+        }
+    }
+
     /// Inverse of [`Protocol::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
         Self::AVAILABLE.iter().copied().find(|p| p.as_str() == s)
@@ -241,7 +248,7 @@ impl Default for DeviceState {
             status: ConnectionStatus::default(),
             session: None,
             next_generation: 1,
-            draft: Draft::new("{\n  \"temperature\": 21.5,\n  \"humidity\": 40\n}", JSON),
+            draft: Draft::new(r#"{"temperature": 21.5, "humidity": 40}"#, JSON),
             draft_error: None,
             sends: Vec::new(),
             inbox: Vec::new(),

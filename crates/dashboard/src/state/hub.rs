@@ -61,6 +61,9 @@ pub struct HubState {
     pub info: Load<HubInfo>,
     /// `GET /api/devices`.
     pub devices: Load<Vec<DeviceInfo>>,
+    /// Why the latest refresh of an already loaded device list failed (the list is kept, so a
+    /// hub that is briefly down does not empty the pickers).
+    pub devices_error: Option<String>,
 }
 
 /// Everything that changes [`HubState`].
@@ -99,6 +102,7 @@ impl HubState {
             url_epoch: 0,
             info: Load::Idle,
             devices: Load::Idle,
+            devices_error: None,
         };
         state.apply(HubAction::ApplyUrl);
         state
@@ -131,6 +135,7 @@ impl HubState {
                     self.url_epoch = self.epoch;
                     self.info = Load::Loading;
                     self.devices = Load::Loading;
+                    self.devices_error = None;
                 }
                 Err(e) => self.url_error = Some(e),
             },
@@ -155,11 +160,18 @@ impl HubState {
                 }
             }
             HubAction::DevicesLoaded { epoch, result } => {
-                if epoch == self.epoch {
-                    self.devices = match result {
-                        Ok(devices) => Load::Ready(devices),
-                        Err(e) => Load::Failed(e),
-                    };
+                if epoch != self.epoch {
+                    return;
+                }
+                match result {
+                    Ok(devices) => {
+                        self.devices = Load::Ready(devices);
+                        self.devices_error = None;
+                    }
+                    Err(e) if matches!(self.devices, Load::Ready(_)) => {
+                        self.devices_error = Some(e)
+                    }
+                    Err(e) => self.devices = Load::Failed(e),
                 }
             }
         }
@@ -257,6 +269,28 @@ mod tests {
             result: Err("HTTP 500".into()),
         });
         assert_eq!(state.devices, Load::Failed("HTTP 500".into()));
+    }
+
+    #[test]
+    fn a_failed_refresh_keeps_the_list_and_reports_the_error() {
+        let mut state = HubState::new("http://a.test");
+        state.apply(HubAction::DevicesLoaded {
+            epoch: 1,
+            result: Ok(Vec::new()),
+        });
+        state.apply(HubAction::RefreshDevices);
+        state.apply(HubAction::DevicesLoaded {
+            epoch: 2,
+            result: Err("network error".into()),
+        });
+        assert_eq!(state.devices, Load::Ready(Vec::new()));
+        assert_eq!(state.devices_error.as_deref(), Some("network error"));
+        state.apply(HubAction::RefreshDevices);
+        state.apply(HubAction::DevicesLoaded {
+            epoch: 3,
+            result: Ok(Vec::new()),
+        });
+        assert_eq!(state.devices_error, None);
     }
 
     #[test]
