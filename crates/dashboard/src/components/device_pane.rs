@@ -191,9 +191,10 @@ fn demo_options(devices: &Load<Vec<DeviceInfo>>, selected: Option<&str>) -> Html
     match devices {
         Load::Idle => html! { <option value="">{ "no hub URL" }</option> },
         Load::Loading => html! { <option value="">{ "loading devices…" }</option> },
-        Load::Failed(reason) => {
-            html! { <option value="">{ format!("cannot list devices: {reason}") }</option> }
-        }
+        // The header says why in full; the picker stays short.
+        Load::Failed(reason) => html! {
+            <option value="" title={reason.clone()}>{ "cannot list devices" }</option>
+        },
         Load::Ready(list) if list.is_empty() => {
             html! { <option value="">{ "the hub has no devices" }</option> }
         }
