@@ -71,26 +71,20 @@ const fn remaining_length_len(len: usize) -> usize {
 }
 
 #[inline]
-fn put_remaining_length<B: EncodeBuf>(out: &mut B, mut len: usize) {
-    let mut tmp = [0u8; 4];
-    let mut n = 0;
-    // `len` is at most MAX_REMAINING_LENGTH here, so at most four iterations run; the bound
-    // check keeps the loop panic-free regardless.
-    while n < tmp.len() {
-        let mut byte = (len % 128) as u8;
-        len /= 128;
-        if len > 0 {
-            byte |= 0x80;
-        }
-        if let Some(slot) = tmp.get_mut(n) {
-            *slot = byte;
-        }
-        n += 1;
-        if len == 0 {
-            break;
-        }
+fn put_remaining_length<B: EncodeBuf>(out: &mut B, len: usize) {
+    // One constant-size write per case: a copy of a variable 1–4 bytes compiles to a call to
+    // `memcpy`, which cost more than the rest of the fixed header. `len` is at most
+    // MAX_REMAINING_LENGTH here; the masks keep every case well-defined regardless.
+    let group = |shift: u32| ((len >> shift) & 0x7f) as u8;
+    if len < 0x80 {
+        out.put_byte(group(0));
+    } else if len < 0x4000 {
+        out.put_bytes(&[group(0) | 0x80, group(7)]);
+    } else if len < 0x20_0000 {
+        out.put_bytes(&[group(0) | 0x80, group(7) | 0x80, group(14)]);
+    } else {
+        out.put_bytes(&[group(0) | 0x80, group(7) | 0x80, group(14) | 0x80, group(21)]);
     }
-    out.put_bytes(tmp.get(..n).unwrap_or_default());
 }
 
 #[inline]

@@ -181,12 +181,6 @@ impl PacketType {
 const SWAR_ONES: u64 = 0x0101_0101_0101_0101;
 const SWAR_HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// High bit set in some byte of the result iff some byte of `v` is zero (exact for "any").
-#[inline]
-const fn swar_zero_bytes(v: u64) -> u64 {
-    v.wrapping_sub(SWAR_ONES) & !v & SWAR_HIGHS
-}
-
 /// Fast path of the string checks, eight bytes at a time: `true` when `bytes` is all ASCII
 /// (hence valid UTF-8) with no NUL and, if `no_wildcards`, no `+` or `#`. `false` does not
 /// mean invalid, only that the exact byte-wise checks must decide (and pick the error).
@@ -195,30 +189,45 @@ const fn swar_zero_bytes(v: u64) -> u64 {
 /// separate conditions was the largest cost of decoding one.
 #[inline]
 fn is_plain_ascii(bytes: &[u8], no_wildcards: bool) -> bool {
-    const PLUS: u64 = SWAR_ONES * b'+' as u64;
+    // Per 64-bit word `w`, the high bit of some byte of the accumulated value is set iff:
+    // * `(w - ONES) | w`: some byte is >= 0x80, or is 0 (a zero byte borrows and becomes 0xff;
+    //   without a zero byte nothing borrows and ASCII bytes stay below 0x80);
+    // * `y - ONES` with `y = (w & !0x08..) ^ 0x23..`: for ASCII `w`, a byte of `y` is zero iff
+    //   the byte is `#` (0x23) or `+` (0x2b), which differ only in bit 3; same borrow argument.
+    // Non-ASCII words are flagged by the first term whatever the second computes.
+    const NO_BIT3: u64 = SWAR_ONES * 0xf7;
     const HASH: u64 = SWAR_ONES * b'#' as u64;
     let word_bad = |w: u64| {
-        let mut bad = (w & SWAR_HIGHS) | swar_zero_bytes(w);
+        let mut bad = w.wrapping_sub(SWAR_ONES) | w;
         if no_wildcards {
-            bad |= swar_zero_bytes(w ^ PLUS) | swar_zero_bytes(w ^ HASH);
+            bad |= ((w & NO_BIT3) ^ HASH).wrapping_sub(SWAR_ONES);
         }
         bad
     };
-    let mut chunks = bytes.chunks_exact(8);
     let mut bad = 0u64;
+    let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         bad |= word_bad(u64::from_le_bytes(word));
     }
-    // Pad the tail with a byte that passes every check.
-    let rest = chunks.remainder();
-    let mut word = [b'a'; 8];
-    if let Some(head) = word.get_mut(..rest.len()) {
-        head.copy_from_slice(rest);
+    if !chunks.remainder().is_empty() {
+        // The tail: the last eight bytes when there are that many (re-checking a few bytes
+        // is harmless and avoids a variable-length copy), else byte by byte.
+        match bytes.len().checked_sub(8).and_then(|start| bytes.get(start..)) {
+            Some(last) => {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(last);
+                bad |= word_bad(u64::from_le_bytes(word));
+            }
+            None => {
+                for &b in chunks.remainder() {
+                    bad |= word_bad(u64::from(b) | (SWAR_ONES * u64::from(b'a') & !0xff));
+                }
+            }
+        }
     }
-    bad |= word_bad(u64::from_le_bytes(word));
-    bad == 0
+    bad & SWAR_HIGHS == 0
 }
 
 /// Checks the MQTT UTF-8 string rules (MQTT 1.5.3) and returns the validated bytes.
