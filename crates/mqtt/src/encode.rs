@@ -83,7 +83,12 @@ fn put_remaining_length<B: EncodeBuf>(out: &mut B, len: usize) {
     } else if len < 0x20_0000 {
         out.put_bytes(&[group(0) | 0x80, group(7) | 0x80, group(14)]);
     } else {
-        out.put_bytes(&[group(0) | 0x80, group(7) | 0x80, group(14) | 0x80, group(21)]);
+        out.put_bytes(&[
+            group(0) | 0x80,
+            group(7) | 0x80,
+            group(14) | 0x80,
+            group(21),
+        ]);
     }
 }
 

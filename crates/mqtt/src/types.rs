@@ -214,7 +214,11 @@ fn is_plain_ascii(bytes: &[u8], no_wildcards: bool) -> bool {
     if !chunks.remainder().is_empty() {
         // The tail: the last eight bytes when there are that many (re-checking a few bytes
         // is harmless and avoids a variable-length copy), else byte by byte.
-        match bytes.len().checked_sub(8).and_then(|start| bytes.get(start..)) {
+        match bytes
+            .len()
+            .checked_sub(8)
+            .and_then(|start| bytes.get(start..))
+        {
             Some(last) => {
                 let mut word = [0u8; 8];
                 word.copy_from_slice(last);
@@ -222,7 +226,7 @@ fn is_plain_ascii(bytes: &[u8], no_wildcards: bool) -> bool {
             }
             None => {
                 for &b in chunks.remainder() {
-                    bad |= word_bad(u64::from(b) | (SWAR_ONES * u64::from(b'a') & !0xff));
+                    bad |= word_bad(u64::from(b) | ((SWAR_ONES * u64::from(b'a')) & !0xff));
                 }
             }
         }
