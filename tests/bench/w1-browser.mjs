@@ -91,7 +91,7 @@ async function oneRun(url, run, args) {
     const results = [];
     for (const impl of order) {
       const loops = ['combined', 'encode_only', 'decode_only'];
-      if (impl === 'hubwire-mqtt') loops.push('decode_only_copy');
+      if (impl.startsWith('hubwire-mqtt')) loops.push('decode_only_copy');
       for (const loop of loops) {
         const n = loop === 'combined' ? args.n : Math.floor(args.n / 4);
         const r = await page.evaluate(

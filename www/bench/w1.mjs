@@ -2,8 +2,15 @@
 // mqtt-packet (bundled), timed from JavaScript with performance.now(). The page must be
 // served cross-origin isolated (COOP same-origin + COEP require-corp) for 5 µs timer
 // resolution; `w1.info()` reports whether it is.
-import init, * as hw from './pkg/hubwire_bench_wasm.js';
+//
+// pkg/ is the build the project ships (profile wasm-release, opt-level "z"); pkg-o3/, when
+// present, is the same code built with opt-level 3 and is reported as `hubwire-mqtt-o3`.
 import { makeW1 as makeMqttPacket, NAME as MQTT_PACKET } from './dist/mqtt-packet-w1.js';
+
+const WASM_BUILDS = [
+  { suffix: '', dir: './pkg/', required: true },
+  { suffix: '-o3', dir: './pkg-o3/', required: false },
+];
 
 const TOPIC = 'devices/dev1/messages/events/%24.ct=application%2Fjson&%24.ce=utf-8&temp=high';
 const ENCODED_LEN = 340;
@@ -47,20 +54,32 @@ const expected = {
 const status = document.getElementById('status');
 const impls = {};
 
-const ready = (async () => {
-  await init();
-  const p = payload();
+/** Loads one wasm-bindgen build and registers its loops. */
+async function addWasm({ suffix, dir, required }, p) {
+  let hw;
+  try {
+    hw = await import(`${dir}hubwire_bench_wasm.js`);
+  } catch (e) {
+    if (required) throw e;
+    return;
+  }
+  await hw.default();
   const wasmPayload = hw.w1_payload();
   if (p.length !== wasmPayload.length || p.some((b, i) => b !== wasmPayload[i])) {
     throw new Error('JS and Rust payload generators disagree');
   }
-  impls[hw.w1_impl_name()] = {
+  impls[hw.w1_impl_name() + suffix] = {
     firstPacket: () => hw.w1_first_packet(),
     combined: (s, n) => hw.w1_combined(s, n),
     encode_only: (s, n) => hw.w1_encode_only(s, n),
     decode_only: (_s, n) => hw.w1_decode_only(n),
     decode_only_copy: (_s, n) => hw.w1_decode_only_copy(n),
   };
+}
+
+const ready = (async () => {
+  const p = payload();
+  for (const build of WASM_BUILDS) await addWasm(build, p);
   const mp = makeMqttPacket(p, TOPIC);
   impls[MQTT_PACKET] = {
     firstPacket: () => mp.firstPacket(),
