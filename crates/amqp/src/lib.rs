@@ -56,6 +56,7 @@ mod composite;
 
 mod codes;
 mod definitions;
+pub mod engine;
 mod error;
 mod frame;
 mod message;
