@@ -36,7 +36,17 @@ selected() {
     return 1
 }
 
-LOG_DIR="$ROOT/artifacts/test-logs"
+# Logs go to artifacts/test-logs/; a second run at the same time in the same checkout keeps
+# its own folder instead of deleting the first one's logs.
+mkdir -p "$ROOT/artifacts"
+exec 9>"$ROOT/artifacts/.test-logs.lock"
+if flock -n 9; then
+    LOG_DIR="$ROOT/artifacts/test-logs"
+else
+    LOG_DIR="$ROOT/artifacts/test-logs-$$"
+    note "another test run is using artifacts/test-logs/: this one logs to ${LOG_DIR#"$ROOT"/}"
+fi
+LOGS="${LOG_DIR#"$ROOT"/}"
 rm -rf "$LOG_DIR"
 mkdir -p "$LOG_DIR"
 WORK="$(mktemp -d -t hubwire-test.XXXXXX)"
@@ -88,6 +98,15 @@ cargo_counts() {
         }
         END { printf "%d passed, %d failed, %d ignored", p, f, g }' "$1"
 }
+# cargo_outcome LOG: the counts, plus a note when something did not even compile.
+cargo_outcome() {
+    local counts
+    counts=$(cargo_counts "$1")
+    if grep -q '^error: could not compile' "$1"; then
+        counts="$counts; compile errors"
+    fi
+    echo "$counts"
+}
 # Reads node --test's TAP totals ("# pass N", "# fail N") from a log.
 node_counts() {
     awk '/^# pass / { p = $3 } /^# fail / { f = $3 } /^# skipped / { s = $3 }
@@ -119,7 +138,7 @@ if selected native; then
         cargo test --locked --no-fail-fast --workspace --exclude hubwire-web; then
         record native PASS $(($(date +%s) - t0)) "$(cargo_counts "$LOG_DIR/native.log")"
     else
-        record native FAIL $(($(date +%s) - t0)) "$(cargo_counts "$LOG_DIR/native.log") (see artifacts/test-logs/native.log)"
+        record native FAIL $(($(date +%s) - t0)) "$(cargo_outcome "$LOG_DIR/native.log") (see $LOGS/native.log)"
     fi
 fi
 
@@ -140,7 +159,7 @@ if selected dashboard || selected e2e; then
             fi
             record dashboard PASS $(($(date +%s) - t0)) "$detail"
         else
-            record dashboard FAIL $(($(date +%s) - t0)) "trunk build failed (see artifacts/test-logs/dashboard.log)"
+            record dashboard FAIL $(($(date +%s) - t0)) "trunk build failed (see $LOGS/dashboard.log)"
         fi
     fi
 fi
@@ -152,7 +171,7 @@ MOSQUITTO_UP=0
 start_devhub() {
     note "building devhub"
     if ! run_logged "$LOG_DIR/devhub-build.log" cargo build --locked -p devhub; then
-        warn "devhub does not build (see artifacts/test-logs/devhub-build.log)"
+        warn "devhub does not build (see $LOGS/devhub-build.log)"
         return 1
     fi
     local port tls_port args line
@@ -162,7 +181,7 @@ start_devhub() {
         --tls --tls-listen "127.0.0.1:$tls_port")
     [[ $DIST_OK -eq 1 ]] && args+=(--dist "$ROOT/dist")
     note "starting devhub ${args[*]}"
-    NO_COLOR=1 "$ROOT/target/debug/devhub" "${args[@]}" >"$WORK/devhub.stdout.log" 2>"$WORK/devhub.log" &
+    NO_COLOR=1 "$ROOT/target/debug/devhub" "${args[@]}" >"$WORK/devhub.stdout.log" 2>"$WORK/devhub.log" 9>&- &
     DEVHUB_PID=$!
     STARTED_PIDS+=("$DEVHUB_PID")
     if ! line=$(wait_for_line "$WORK/devhub.stdout.log" '^devhub listening on http://' 60 "$DEVHUB_PID"); then
@@ -193,7 +212,7 @@ start_mosquitto() {
     sed -e "s/@MQTT_PORT@/$mqtt_port/" -e "s/@WS_PORT@/$ws_port/" \
         tests/mosquitto/mosquitto.conf.in >"$WORK/mosquitto.conf"
     note "starting mosquitto (mqtt 127.0.0.1:$mqtt_port, websockets 127.0.0.1:$ws_port)"
-    mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
+    mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 9>&- &
     MOSQUITTO_PID=$!
     STARTED_PIDS+=("$MOSQUITTO_PID")
     if ! wait_for_port "$ws_port" 20 "$MOSQUITTO_PID"; then
@@ -227,7 +246,7 @@ if selected browser; then
     if ! web_has_tests; then
         skip browser "crates/web has no wasm_bindgen_test tests yet"
     elif [[ $DEVHUB_UP -ne 1 || $MOSQUITTO_UP -ne 1 ]]; then
-        record browser FAIL 0 "devhub or mosquitto did not start (see artifacts/test-logs/)"
+        record browser FAIL 0 "devhub or mosquitto did not start (see $LOGS/)"
     else
         packages=(-p hubwire-web)
         dashboard_has_tests && packages+=(-p hubwire-dashboard)
@@ -250,7 +269,7 @@ if selected browser; then
                 record browser PASS $(($(date +%s) - t0)) "$counts"
             fi
         else
-            record browser FAIL $(($(date +%s) - t0)) "$(cargo_counts "$LOG_DIR/browser.log") (see artifacts/test-logs/browser.log)"
+            record browser FAIL $(($(date +%s) - t0)) "$(cargo_outcome "$LOG_DIR/browser.log") (see $LOGS/browser.log)"
         fi
     fi
 fi
@@ -277,7 +296,7 @@ run_node_suite() {
             record "$name" PASS $(($(date +%s) - t0)) "$counts"
         fi
     else
-        record "$name" FAIL $(($(date +%s) - t0)) "$(node_counts "$LOG_DIR/$name.log") (see artifacts/test-logs/$name.log)"
+        record "$name" FAIL $(($(date +%s) - t0)) "$(node_counts "$LOG_DIR/$name.log") (see $LOGS/$name.log)"
     fi
 }
 
@@ -287,7 +306,7 @@ if selected interop; then
     elif ! devhub_has_binary; then
         skip interop "crates/devhub has no binary yet"
     elif [[ $DEVHUB_UP -ne 1 ]]; then
-        record interop FAIL 0 "devhub did not start (see artifacts/test-logs/devhub.log)"
+        record interop FAIL 0 "devhub did not start (see $LOGS/devhub.log)"
     else
         run_node_suite interop tests/interop
     fi
@@ -299,7 +318,7 @@ if selected e2e; then
     elif [[ $DIST_OK -ne 1 ]]; then
         record e2e FAIL 0 "the dashboard was not built"
     elif [[ $DEVHUB_UP -ne 1 ]]; then
-        record e2e FAIL 0 "devhub did not start (see artifacts/test-logs/devhub.log)"
+        record e2e FAIL 0 "devhub did not start (see $LOGS/devhub.log)"
     else
         run_node_suite e2e tests/e2e HUBWIRE_DASHBOARD_URL="http://$DEVHUB_ADDR/" CHROMIUM=/usr/bin/chromium
     fi
@@ -311,7 +330,7 @@ echo "================================ hubwire test summary ====================
 for line in "${SUMMARY[@]}"; do
     echo "$line"
 done
-echo "total $(($(date +%s) - TEST_START))s; logs in artifacts/test-logs/"
+echo "total $(($(date +%s) - TEST_START))s; logs in $LOGS/"
 echo "======================================================================================="
 if [[ $FAILED -ne 0 ]]; then
     echo "FAILED"
