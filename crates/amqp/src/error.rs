@@ -64,7 +64,8 @@ pub enum DecodeError {
     #[error("values nested deeper than {}", crate::MAX_DEPTH)]
     DepthLimitExceeded,
     /// Arrays of zero-width elements (null, uint0, …) declare more elements in total than the
-    /// input has bytes: refused, so a few bytes cannot make the decoder allocate gigabytes.
+    /// input has bytes (plus a small allowance): refused, so a few bytes cannot make the
+    /// decoder allocate gigabytes.
     #[error("array element count exceeds the input size")]
     ArrayTooLong,
     /// An array whose element constructor is itself described twice, which this codec does not

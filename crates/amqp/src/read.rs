@@ -20,10 +20,15 @@ pub(crate) struct Reader<'a> {
     pos: usize,
     end: usize,
     depth: usize,
-    /// How many more zero-width array elements may be decoded (starts at the input length, so
-    /// the element count can never outgrow the input).
+    /// How many more zero-width array elements (null, uint0, …) may be decoded. It starts at
+    /// the input length plus [`ZERO_WIDTH_SLACK`], so such arrays cannot make the decoder
+    /// allocate more values than ordinary one-byte values of the same input would.
     budget: usize,
 }
+
+/// Zero-width array elements allowed beyond one per input byte (small arrays of nulls are
+/// legitimate and take fewer bytes than elements).
+const ZERO_WIDTH_SLACK: usize = 4096;
 
 /// Where the enclosing bound was, to restore after a compound.
 pub(crate) struct Saved(usize);
@@ -35,7 +40,7 @@ impl<'a> Reader<'a> {
             pos: 0,
             end: src.len(),
             depth: 0,
-            budget: src.len(),
+            budget: src.len().saturating_add(ZERO_WIDTH_SLACK),
         }
     }
 

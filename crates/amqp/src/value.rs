@@ -448,52 +448,67 @@ fn kind_of_code(code: u8) -> Option<(ValueKind, usize)> {
 }
 
 impl Dec for Value {
+    // Only the compound arms recurse; scalars are decoded out of line so the recursive frames
+    // stay small (unoptimised builds give every arm of a large match its own stack slots).
     fn decode_code(code: u8, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(match code {
-            fc::NULL => Self::Null,
-            fc::TRUE => Self::Bool(true),
-            fc::FALSE => Self::Bool(false),
-            fc::BOOLEAN => Self::Bool(bool::decode_code(code, r)?),
-            fc::UBYTE => Self::Ubyte(r.u8()?),
-            fc::USHORT => Self::Ushort(u16::from_be_bytes(r.fixed()?)),
-            fc::UINT0 | fc::SMALLUINT | fc::UINT => Self::Uint(u32::decode_code(code, r)?),
-            fc::ULONG0 | fc::SMALLULONG | fc::ULONG => Self::Ulong(u64::decode_code(code, r)?),
-            fc::BYTE => Self::Byte(r.u8()? as i8),
-            fc::SHORT => Self::Short(i16::from_be_bytes(r.fixed()?)),
-            fc::SMALLINT | fc::INT => Self::Int(i32::decode_code(code, r)?),
-            fc::SMALLLONG | fc::LONG => Self::Long(i64::decode_code(code, r)?),
-            fc::FLOAT => Self::Float(f32::from_be_bytes(r.fixed()?)),
-            fc::DOUBLE => Self::Double(f64::from_be_bytes(r.fixed()?)),
-            fc::DECIMAL32 => Self::Decimal32(Decimal32(r.fixed()?)),
-            fc::DECIMAL64 => Self::Decimal64(Decimal64(r.fixed()?)),
-            fc::DECIMAL128 => Self::Decimal128(Decimal128(r.fixed()?)),
-            fc::CHAR => {
-                let n = u32::from_be_bytes(r.fixed()?);
-                Self::Char(char::from_u32(n).ok_or(DecodeError::InvalidChar(n))?)
+        match code {
+            fc::LIST8 | fc::LIST32 => decode_list_body(code, r).map(Self::List),
+            fc::MAP8 | fc::MAP32 => decode_map_body(code, r, decode_any).map(Self::Map),
+            fc::ARRAY8 | fc::ARRAY32 => {
+                decode_array_body(code, r).map(|a| Self::Array(Box::new(a)))
             }
-            fc::TIMESTAMP => Self::Timestamp(Timestamp(i64::from_be_bytes(r.fixed()?))),
-            fc::UUID => Self::Uuid(Uuid(r.fixed()?)),
-            fc::VBIN8 | fc::VBIN32 => Self::Binary(r.variable(code)?),
-            fc::STR8 | fc::STR32 => Self::String(str_from(r.variable(code)?)?),
-            fc::SYM8 | fc::SYM32 => Self::Symbol(symbol_from(r.variable(code)?)?),
-            fc::LIST0 => Self::List(Vec::new()),
-            fc::LIST8 | fc::LIST32 => Self::List(decode_list_body(code, r)?),
-            fc::MAP8 | fc::MAP32 => Self::Map(decode_map_body(code, r, |r| {
-                let c = r.u8()?;
-                Self::decode_code(c, r)
-            })?),
-            fc::ARRAY8 | fc::ARRAY32 => Self::Array(Box::new(decode_array_body(code, r)?)),
-            fc::DESCRIBED => {
-                let descriptor = r.descriptor()?;
-                r.enter_depth()?;
-                let c = r.u8()?;
-                let value = Self::decode_code(c, r)?;
-                r.leave_depth();
-                Self::Described(Box::new(Described { descriptor, value }))
-            }
-            other => return Err(DecodeError::InvalidFormatCode(other)),
-        })
+            fc::DESCRIBED => decode_described(r),
+            _ => decode_scalar(code, r),
+        }
     }
+}
+
+/// A value with its constructor.
+fn decode_any(r: &mut Reader<'_>) -> Result<Value, DecodeError> {
+    let c = r.u8()?;
+    Value::decode_code(c, r)
+}
+
+fn decode_described(r: &mut Reader<'_>) -> Result<Value, DecodeError> {
+    let descriptor = r.descriptor()?;
+    r.enter_depth()?;
+    let value = decode_any(r)?;
+    r.leave_depth();
+    Ok(Value::Described(Box::new(Described { descriptor, value })))
+}
+
+#[inline(never)]
+fn decode_scalar(code: u8, r: &mut Reader<'_>) -> Result<Value, DecodeError> {
+    Ok(match code {
+        fc::NULL => Value::Null,
+        fc::TRUE => Value::Bool(true),
+        fc::FALSE => Value::Bool(false),
+        fc::BOOLEAN => Value::Bool(bool::decode_code(code, r)?),
+        fc::UBYTE => Value::Ubyte(r.u8()?),
+        fc::USHORT => Value::Ushort(u16::from_be_bytes(r.fixed()?)),
+        fc::UINT0 | fc::SMALLUINT | fc::UINT => Value::Uint(u32::decode_code(code, r)?),
+        fc::ULONG0 | fc::SMALLULONG | fc::ULONG => Value::Ulong(u64::decode_code(code, r)?),
+        fc::BYTE => Value::Byte(r.u8()? as i8),
+        fc::SHORT => Value::Short(i16::from_be_bytes(r.fixed()?)),
+        fc::SMALLINT | fc::INT => Value::Int(i32::decode_code(code, r)?),
+        fc::SMALLLONG | fc::LONG => Value::Long(i64::decode_code(code, r)?),
+        fc::FLOAT => Value::Float(f32::from_be_bytes(r.fixed()?)),
+        fc::DOUBLE => Value::Double(f64::from_be_bytes(r.fixed()?)),
+        fc::DECIMAL32 => Value::Decimal32(Decimal32(r.fixed()?)),
+        fc::DECIMAL64 => Value::Decimal64(Decimal64(r.fixed()?)),
+        fc::DECIMAL128 => Value::Decimal128(Decimal128(r.fixed()?)),
+        fc::CHAR => {
+            let n = u32::from_be_bytes(r.fixed()?);
+            Value::Char(char::from_u32(n).ok_or(DecodeError::InvalidChar(n))?)
+        }
+        fc::TIMESTAMP => Value::Timestamp(Timestamp(i64::from_be_bytes(r.fixed()?))),
+        fc::UUID => Value::Uuid(Uuid(r.fixed()?)),
+        fc::VBIN8 | fc::VBIN32 => Value::Binary(r.variable(code)?),
+        fc::STR8 | fc::STR32 => Value::String(str_from(r.variable(code)?)?),
+        fc::SYM8 | fc::SYM32 => Value::Symbol(symbol_from(r.variable(code)?)?),
+        fc::LIST0 => Value::List(Vec::new()),
+        other => return Err(DecodeError::InvalidFormatCode(other)),
+    })
 }
 
 /// The elements of a list8/list32 (format code already read).
@@ -501,8 +516,7 @@ pub(crate) fn decode_list_body(code: u8, r: &mut Reader<'_>) -> Result<Vec<Value
     let (count, saved) = r.enter_compound(code)?;
     let mut items = Vec::with_capacity(count as usize);
     for _ in 0..count {
-        let c = r.u8()?;
-        items.push(Value::decode_code(c, r)?);
+        items.push(decode_any(r)?);
     }
     r.leave_compound(saved)?;
     Ok(items)
@@ -521,8 +535,7 @@ pub(crate) fn decode_map_body<K>(
     let mut map = Map::with_capacity(count as usize / 2);
     for _ in 0..count / 2 {
         let k = key(r)?;
-        let c = r.u8()?;
-        map.push(k, Value::decode_code(c, r)?);
+        map.push(k, decode_any(r)?);
     }
     r.leave_compound(saved)?;
     Ok(map)
@@ -564,60 +577,70 @@ pub(crate) fn decode_array_body(code: u8, r: &mut Reader<'_>) -> Result<Array, D
 // Encoding
 
 impl Enc for Value {
+    // As for decoding: only the compound arms recurse, scalars are written out of line.
     fn enc<B: EncodeBuf>(&self, w: &mut B) -> Result<(), EncodeError> {
         match self {
-            Self::Null => w.put_u8(fc::NULL),
-            Self::Bool(b) => return b.enc(w),
-            Self::Ubyte(n) => return n.enc(w),
-            Self::Ushort(n) => return n.enc(w),
-            Self::Uint(n) => return n.enc(w),
-            Self::Ulong(n) => return n.enc(w),
-            Self::Byte(n) => w.put_slice(&[fc::BYTE, *n as u8]),
-            Self::Short(n) => {
-                w.put_u8(fc::SHORT);
-                w.put_slice(&n.to_be_bytes());
-            }
-            Self::Int(n) => return n.enc(w),
-            Self::Long(n) => return n.enc(w),
-            Self::Float(x) => {
-                w.put_u8(fc::FLOAT);
-                w.put_slice(&x.to_be_bytes());
-            }
-            Self::Double(x) => {
-                w.put_u8(fc::DOUBLE);
-                w.put_slice(&x.to_be_bytes());
-            }
-            Self::Decimal32(d) => {
-                w.put_u8(fc::DECIMAL32);
-                w.put_slice(&d.0);
-            }
-            Self::Decimal64(d) => {
-                w.put_u8(fc::DECIMAL64);
-                w.put_slice(&d.0);
-            }
-            Self::Decimal128(d) => {
-                w.put_u8(fc::DECIMAL128);
-                w.put_slice(&d.0);
-            }
-            Self::Char(c) => {
-                w.put_u8(fc::CHAR);
-                w.put_slice(&u32::from(*c).to_be_bytes());
-            }
-            Self::Timestamp(t) => return t.enc(w),
-            Self::Uuid(u) => return u.enc(w),
-            Self::Binary(b) => return b.enc(w),
-            Self::String(s) => return s.enc(w),
-            Self::Symbol(s) => return s.enc(w),
-            Self::List(items) => return enc_list(w, items),
-            Self::Map(map) => return enc_map(w, map),
-            Self::Array(a) => return enc_array(w, a),
+            Self::List(items) => enc_list(w, items),
+            Self::Map(map) => enc_map(w, map),
+            Self::Array(a) => enc_array(w, a),
             Self::Described(d) => {
                 enc_descriptor(w, &d.descriptor)?;
-                return d.value.enc(w);
+                d.value.enc(w)
             }
+            _ => enc_scalar(self, w),
         }
-        Ok(())
     }
+}
+
+#[inline(never)]
+fn enc_scalar<B: EncodeBuf>(v: &Value, w: &mut B) -> Result<(), EncodeError> {
+    match v {
+        Value::Bool(b) => return b.enc(w),
+        Value::Ubyte(n) => return n.enc(w),
+        Value::Ushort(n) => return n.enc(w),
+        Value::Uint(n) => return n.enc(w),
+        Value::Ulong(n) => return n.enc(w),
+        Value::Byte(n) => w.put_slice(&[fc::BYTE, *n as u8]),
+        Value::Short(n) => {
+            w.put_u8(fc::SHORT);
+            w.put_slice(&n.to_be_bytes());
+        }
+        Value::Int(n) => return n.enc(w),
+        Value::Long(n) => return n.enc(w),
+        Value::Float(x) => {
+            w.put_u8(fc::FLOAT);
+            w.put_slice(&x.to_be_bytes());
+        }
+        Value::Double(x) => {
+            w.put_u8(fc::DOUBLE);
+            w.put_slice(&x.to_be_bytes());
+        }
+        Value::Decimal32(d) => {
+            w.put_u8(fc::DECIMAL32);
+            w.put_slice(&d.0);
+        }
+        Value::Decimal64(d) => {
+            w.put_u8(fc::DECIMAL64);
+            w.put_slice(&d.0);
+        }
+        Value::Decimal128(d) => {
+            w.put_u8(fc::DECIMAL128);
+            w.put_slice(&d.0);
+        }
+        Value::Char(c) => {
+            w.put_u8(fc::CHAR);
+            w.put_slice(&u32::from(*c).to_be_bytes());
+        }
+        Value::Timestamp(t) => return t.enc(w),
+        Value::Uuid(u) => return u.enc(w),
+        Value::Binary(b) => return b.enc(w),
+        Value::String(s) => return s.enc(w),
+        Value::Symbol(s) => return s.enc(w),
+        Value::Null => w.put_u8(fc::NULL),
+        // `Value::enc` handles compounds itself; delegate back if called with one.
+        Value::List(_) | Value::Map(_) | Value::Array(_) | Value::Described(_) => return v.enc(w),
+    }
+    Ok(())
 }
 
 /// `0x00` and a descriptor.
