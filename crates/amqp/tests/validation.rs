@@ -181,7 +181,7 @@ fn nesting_depth_is_limited() {
     described.push(0x40);
     assert_eq!(value(&described), Err(DecodeError::DepthLimitExceeded));
     // Deep nesting far beyond the limit returns an error instead of overflowing the stack.
-    let mut deep = vec![0x00, 0x53, 0x01].repeat(100_000);
+    let mut deep = [0x00, 0x53, 0x01].repeat(100_000);
     deep.push(0x40);
     assert_eq!(value(&deep), Err(DecodeError::DepthLimitExceeded));
 }
