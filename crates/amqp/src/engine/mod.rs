@@ -117,6 +117,9 @@ use crate::Encode;
 /// cannot make us spin by advertising a tiny timeout.
 const MIN_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
 
+/// Most bytes a server keeps while the host decides on PLAIN credentials.
+const HELD_LIMIT: usize = 64 * 1024;
+
 /// A session of a [`Connection`]: our channel number plus a generation that keeps an id of an
 /// ended session from matching a later one on the same channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -225,6 +228,8 @@ pub struct Connection {
     close_error: Option<AmqpError>,
     failed: Option<ProtocolError>,
     next_gen: u32,
+    /// Server: bytes that arrived while the host decides on PLAIN credentials.
+    held: Vec<u8>,
 }
 
 impl fmt::Debug for Connection {
@@ -266,6 +271,7 @@ impl Connection {
             close_error: None,
             failed: None,
             next_gen: 0,
+            held: Vec::new(),
             config,
         }
     }
@@ -504,8 +510,26 @@ impl Connection {
             // Any byte shows the peer is alive, even the first part of a large frame.
             self.io.last_received = self.io.now;
         }
+        self.process(input);
+        match &self.failed {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn process(&mut self, input: &[u8]) {
         let mut input = input;
         while !input.is_empty() && self.state != ConnectionState::End {
+            if self.state == ConnectionState::SaslDecision {
+                // A client that pipelines its AMQP header behind the SASL init: keep the bytes
+                // until the host has decided (bounded, so a client cannot make us hoard).
+                if self.held.len().saturating_add(input.len()) > HELD_LIMIT {
+                    self.fail(ProtocolError::illegal_state("data before the SASL outcome"));
+                } else {
+                    self.held.extend_from_slice(input);
+                }
+                return;
+            }
             match self.decoder.decode(&mut input) {
                 Ok(None) => break,
                 Ok(Some(Incoming::Header(h))) => self.on_header(h),
@@ -515,12 +539,14 @@ impl Connection {
                         self.fail(e);
                     }
                 }
-                Err(e) => self.fail(ProtocolError::Frame(e)),
+                Err(e) => {
+                    if self.side == Side::Server && self.state == ConnectionState::Start {
+                        // AMQP 2.2: answer an unreadable header with the one we speak.
+                        self.io.header(self.preferred_header());
+                    }
+                    self.fail(ProtocolError::Frame(e));
+                }
             }
-        }
-        match &self.failed {
-            Some(e) => Err(e.clone()),
-            None => Ok(()),
         }
     }
 
@@ -603,15 +629,20 @@ impl Connection {
                     self.state = S::SaslInit;
                 } else {
                     // AMQP 2.2: answer with the header we do support, then close.
-                    self.io.header(if offers_sasl {
-                        ProtocolHeader::SASL
-                    } else {
-                        ProtocolHeader::AMQP
-                    });
+                    self.io.header(self.preferred_header());
                     self.fail(ProtocolError::Header(h));
                 }
             }
             _ => self.fail(ProtocolError::Header(h)),
+        }
+    }
+
+    /// Server: the header it answers an unacceptable one with.
+    fn preferred_header(&self) -> ProtocolHeader {
+        if self.sasl_done.is_none() && !self.server_sasl.mechanisms.is_empty() {
+            ProtocolHeader::SASL
+        } else {
+            ProtocolHeader::AMQP
         }
     }
 
@@ -695,12 +726,16 @@ impl Connection {
             self.decoder.expect_header();
             self.state = ConnectionState::Start;
             self.events.push_back(Event::SaslCompleted { mechanism });
+            let held = core::mem::take(&mut self.held);
+            self.process(&held);
         } else {
             self.finish(CloseReason::SaslFailed(code));
         }
     }
 
-    /// Server: accepts the PLAIN credentials of [`Event::SaslPlain`].
+    /// Server: accepts the PLAIN credentials of [`Event::SaslPlain`]. Bytes the client sent
+    /// meanwhile are processed now (a protocol error among them ends the connection as in
+    /// [`handle_bytes`](Self::handle_bytes) and is returned by its next call).
     ///
     /// # Errors
     /// [`CommandError::InvalidState`] when no decision is pending.
@@ -894,7 +929,7 @@ impl Connection {
                 }
                 let before = s.state;
                 s.on_begin(channel, b);
-                if s.is_ending() || before != SessionState::BeginSent {
+                if before != SessionState::BeginSent {
                     // We ended it before the answer came; its END answer follows.
                     s.state = before;
                 } else {

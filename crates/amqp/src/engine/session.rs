@@ -218,14 +218,11 @@ pub(super) struct Session {
     pub(super) end_error: Option<AmqpError>,
 }
 
-/// `b - a` in serial arithmetic, or 0 when `b` is behind `a`.
-fn serial_ahead(b: u32, a: u32) -> u32 {
-    let d = b.wrapping_sub(a);
-    if d >= SERIAL_HALF {
-        0
-    } else {
-        d
-    }
+/// How far `ours` is ahead of `theirs` in serial arithmetic (RFC 1982), or `None` when it is
+/// behind (the peer claims to have seen more than was sent).
+fn in_flight(ours: u32, theirs: u32) -> Option<u32> {
+    let d = ours.wrapping_sub(theirs);
+    (d < SERIAL_HALF).then_some(d)
 }
 
 /// Ids of `map` in the serial range `first..=last`.
@@ -924,9 +921,13 @@ impl Session {
         // AMQP 2.5.6: remote-incoming-window = next-incoming-id(flow) + incoming-window(flow)
         // - next-outgoing-id(ours); before the peer saw any transfer of ours, next-incoming-id
         // is absent and our initial outgoing id (0) stands in.
-        let base = f.next_incoming_id.unwrap_or(0);
-        self.remote_incoming_window =
-            serial_ahead(base.wrapping_add(f.incoming_window), self.next_outgoing_id);
+        // Computed as window minus frames in flight, so that a window of 2^32-1 (the C SDK's)
+        // does not wrap.
+        let seen = f.next_incoming_id.unwrap_or(0);
+        self.remote_incoming_window = match in_flight(self.next_outgoing_id, seen) {
+            Some(n) => f.incoming_window.saturating_sub(n),
+            None => 0,
+        };
         self.remote_outgoing_window = f.outgoing_window;
         let Some(remote_handle) = f.handle else {
             if f.echo {
@@ -954,7 +955,10 @@ impl Session {
                     // AMQP 2.6.7: link-credit(snd) = delivery-count(rcv) + link-credit(rcv)
                     // - delivery-count(snd).
                     let rcv_count = f.delivery_count.unwrap_or(0);
-                    link.credit = serial_ahead(rcv_count.wrapping_add(lc), link.delivery_count);
+                    link.credit = match in_flight(link.delivery_count, rcv_count) {
+                        Some(n) => lc.saturating_sub(n),
+                        None => lc,
+                    };
                 }
                 link.drain = f.drain;
                 self.feed(handle);
@@ -972,9 +976,11 @@ impl Session {
                 if let Some(dc) = f.delivery_count {
                     // The sender may have advanced delivery-count (drain); the limit we
                     // granted stays where it was.
-                    let limit = link.delivery_count.wrapping_add(link.credit);
-                    link.credit = serial_ahead(limit, dc);
-                    link.delivery_count = dc;
+                    // (Transfers precede the flow on the wire, so they are counted already.)
+                    if let Some(advance) = in_flight(dc, link.delivery_count) {
+                        link.credit = link.credit.saturating_sub(advance);
+                        link.delivery_count = dc;
+                    }
                 }
                 if link.credit == 0 {
                     link.drain = false;
@@ -1136,7 +1142,7 @@ impl Session {
             return Ok(());
         };
         let mut topped_up = false;
-        if link.auto_credit && link.credit <= link.credit_target / 2 {
+        if link.auto_credit && link.credit_target > 0 && link.credit <= link.credit_target / 2 {
             link.credit = link.credit_target;
             topped_up = true;
         }
@@ -1320,9 +1326,10 @@ mod tests {
 
     #[test]
     fn serial_arithmetic_wraps() {
-        assert_eq!(serial_ahead(5, 3), 2);
-        assert_eq!(serial_ahead(3, 5), 0);
-        assert_eq!(serial_ahead(1, u32::MAX), 2);
+        assert_eq!(in_flight(5, 3), Some(2));
+        assert_eq!(in_flight(3, 5), None);
+        assert_eq!(in_flight(1, u32::MAX), Some(2));
+        assert_eq!(in_flight(7, 7), Some(0));
     }
 
     #[test]
