@@ -57,6 +57,13 @@ fn feed_hub(hub: &mut Connection, now: Duration, input: &[u8], cuts: &[usize]) {
     while hub.poll_event().is_some() {}
 }
 
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512)
+}
+
 fn hub() -> Connection {
     Connection::server(
         Duration::ZERO,
@@ -147,7 +154,8 @@ fn the_recording_replays_whole_against_a_fresh_hub() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    // PROPTEST_CASES raises the count for longer runs.
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn random_bytes_into_a_hub_never_panic(
@@ -207,6 +215,194 @@ proptest! {
             prop_assert!(p.client.is_closed());
         }
         while p.client.poll_event().is_some() {}
+        p.client.handle_timeout(p.now + Duration::from_secs(10_000));
+        let mut out = Vec::new();
+        let _ = p.client.poll_transmit(&mut out);
+    }
+}
+
+/// Any performative with fields drawn from small ranges (so handles and channels collide with
+/// real ones) or anywhere in the type's range (so serial arithmetic wraps).
+fn performative() -> impl Strategy<Value = (u16, hubwire_amqp::Performative, Vec<u8>)> {
+    use hubwire_amqp::{
+        Attach, Begin, Bytes, Detach, Disposition, End, Flow, Performative as P, Role, Transfer,
+    };
+    let num = || prop_oneof![0u32..4, any::<u32>(), Just(u32::MAX)];
+    let role = || any::<bool>().prop_map(|r| if r { Role::Receiver } else { Role::Sender });
+    let state = || {
+        proptest::option::of(prop_oneof![
+            Just(DeliveryState::Accepted),
+            Just(DeliveryState::Released)
+        ])
+    };
+    let flow = (
+        proptest::option::of(num()),
+        num(),
+        num(),
+        num(),
+        proptest::option::of(0u32..4),
+        proptest::option::of(num()),
+        proptest::option::of(num()),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(nii, iw, noi, ow, handle, dc, lc, drain, echo)| {
+            P::Flow(Flow {
+                next_incoming_id: nii,
+                incoming_window: iw,
+                next_outgoing_id: noi,
+                outgoing_window: ow,
+                handle,
+                delivery_count: dc,
+                link_credit: lc,
+                drain,
+                echo,
+                ..Flow::default()
+            })
+        });
+    let transfer = (
+        0u32..4,
+        proptest::option::of(num()),
+        proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40)),
+        any::<bool>(),
+        proptest::option::of(any::<bool>()),
+        any::<bool>(),
+    )
+        .prop_map(|(handle, id, tag, more, settled, aborted)| {
+            P::Transfer(Transfer {
+                handle,
+                delivery_id: id,
+                delivery_tag: tag.map(Bytes::from),
+                more,
+                settled,
+                aborted,
+                ..Transfer::default()
+            })
+        });
+    let disposition = (
+        role(),
+        num(),
+        proptest::option::of(num()),
+        any::<bool>(),
+        state(),
+    )
+        .prop_map(|(role, first, last, settled, state)| {
+            P::Disposition(Disposition {
+                role,
+                first,
+                last,
+                settled,
+                state,
+                batchable: false,
+            })
+        });
+    let attach = (
+        prop_oneof![Just("snd"), Just("rcv"), Just("x")],
+        0u32..4,
+        role(),
+        proptest::option::of(num()),
+        proptest::option::of(0u64..5000),
+    )
+        .prop_map(|(name, handle, role, idc, mms)| {
+            P::Attach(Box::new(Attach {
+                initial_delivery_count: idc,
+                max_message_size: mms,
+                ..Attach::new(name, handle, role)
+            }))
+        });
+    let detach = (0u32..4, any::<bool>()).prop_map(|(handle, closed)| {
+        P::Detach(Detach {
+            handle,
+            closed,
+            error: None,
+        })
+    });
+    let begin = (proptest::option::of(0u16..3), num(), num(), num()).prop_map(
+        |(remote_channel, noi, iw, hm)| {
+            P::Begin(Begin {
+                remote_channel,
+                next_outgoing_id: noi,
+                incoming_window: iw,
+                outgoing_window: 10,
+                handle_max: hm,
+                ..Begin::default()
+            })
+        },
+    );
+    let end = Just(P::End(End { error: None }));
+    (
+        0u16..3,
+        prop_oneof![
+            4 => flow,
+            6 => transfer,
+            3 => disposition,
+            2 => attach,
+            1 => detach,
+            1 => begin,
+            1 => end,
+        ],
+        proptest::collection::vec(any::<u8>(), 0..300),
+    )
+}
+
+fn frames(items: &[(u16, hubwire_amqp::Performative, Vec<u8>)]) -> Vec<u8> {
+    let mut wire = Vec::new();
+    for (ch, p, payload) in items {
+        let payload: &[u8] = match p {
+            hubwire_amqp::Performative::Transfer(_) => payload,
+            _ => &[],
+        };
+        hubwire_amqp::encode_amqp_frame(&mut wire, *ch, p, payload).unwrap();
+    }
+    wire
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    /// Valid frames in random order and with random values, after a real opening, into the hub.
+    #[test]
+    fn random_performatives_into_a_hub_never_panic(
+        items in proptest::collection::vec(performative(), 1..40),
+        cuts in proptest::collection::vec(1usize..200, 0..16),
+    ) {
+        let mut input = b"AMQP\x00\x01\x00\x00".to_vec();
+        hubwire_amqp::encode_amqp_frame(&mut input, 0, &hubwire_amqp::Open::new("x"), &[]).unwrap();
+        // A session on channel 0 and a sender link on handle 0, so that later frames can land.
+        let begin = hubwire_amqp::Begin { incoming_window: 100, outgoing_window: 100, ..Default::default() };
+        hubwire_amqp::encode_amqp_frame(&mut input, 0, &begin, &[]).unwrap();
+        let attach = hubwire_amqp::Attach {
+            initial_delivery_count: Some(0),
+            ..hubwire_amqp::Attach::new("snd", 0, hubwire_amqp::Role::Sender)
+        };
+        hubwire_amqp::encode_amqp_frame(&mut input, 0, &attach, &[]).unwrap();
+        input.extend_from_slice(&frames(&items));
+        feed_hub(&mut hub(), Duration::ZERO, &input, &cuts);
+    }
+
+    /// The same against a client with an attached sender and receiver, as if from the hub.
+    #[test]
+    fn random_performatives_into_a_client_never_panic(
+        items in proptest::collection::vec(performative(), 1..40),
+    ) {
+        let mut p = Pair::iot(ClientSasl::None);
+        let s = p.client.open_session(p.now, SessionOptions::default()).unwrap();
+        let snd = p.client.attach_sender(p.now, s, LinkOptions::sender("snd", "/q")).unwrap();
+        let _ = p.client.attach_receiver(p.now, s, LinkOptions::receiver("rcv", "/c2d"));
+        p.hub_accept_attaches(&LinkOptions::default());
+        let _ = p.client.send(p.now, snd, &Message::with_data(&b"x"[..]), false);
+        p.drive();
+        let wire = frames(&items);
+        let r = p.client.handle_bytes(p.now, &wire);
+        if r.is_err() {
+            prop_assert!(p.client.is_closed());
+        }
+        while let Some(ev) = p.client.poll_event() {
+            if let Event::Delivery(d) = ev {
+                let _ = p.client.settle(p.now, d.link, d.delivery_id, Some(DeliveryState::Accepted));
+            }
+        }
+        let _ = p.client.send(p.now, snd, &Message::with_data(&b"y"[..]), false);
         p.client.handle_timeout(p.now + Duration::from_secs(10_000));
         let mut out = Vec::new();
         let _ = p.client.poll_transmit(&mut out);
