@@ -16,11 +16,12 @@ use futures::channel::{mpsc, oneshot};
 use futures::future::LocalBoxFuture;
 use futures::{FutureExt, StreamExt};
 use hubwire_mqtt::{
-    Client, Connect, DisconnectReason, Event, PacketId, Publish, QoS, Stats, SubscribeFilter,
+    Client, Connect, DisconnectReason, Event, PacketId, Publish, QoS, SubscribeFilter,
     SubscribeReturnCode, TopicFilter, TopicName,
 };
 
 use crate::error::{ClientError, SendError, TransportError};
+pub(crate) use crate::events::{Shared, StatusEvents};
 use crate::reconnect::ReconnectPolicy;
 use crate::status::{ConnectionStatus, ReconnectReason, WireStats};
 use crate::sys;
@@ -75,51 +76,6 @@ pub(crate) trait Hooks {
     ) -> Result<Option<PacketId>, ClientError>;
     /// An incoming PUBLISH.
     fn on_message(&mut self, publish: Publish, stats: &mut WireStats);
-}
-
-/// State shared between the pump task and the API handles.
-pub(crate) struct Shared {
-    pub(crate) stats: WireStats,
-    pub(crate) status: ConnectionStatus,
-    listeners: Vec<mpsc::UnboundedSender<ConnectionStatus>>,
-    /// Packet counters of connections that have ended (the core resets per connection).
-    base: Stats,
-}
-
-impl Shared {
-    pub(crate) fn new() -> Rc<RefCell<Self>> {
-        Rc::new(RefCell::new(Self {
-            stats: WireStats::default(),
-            status: ConnectionStatus::Connecting,
-            listeners: Vec::new(),
-            base: Stats::default(),
-        }))
-    }
-
-    fn set_status(&mut self, status: ConnectionStatus) {
-        self.listeners
-            .retain(|l| l.unbounded_send(status.clone()).is_ok());
-        self.status = status;
-    }
-
-    /// A stream of status changes, starting with the current status.
-    pub(crate) fn listen(&mut self) -> mpsc::UnboundedReceiver<ConnectionStatus> {
-        let (tx, rx) = mpsc::unbounded();
-        // Only fails if the receiver is gone, and it is right here.
-        let _ = tx.unbounded_send(self.status.clone());
-        if !self.status.is_terminal() {
-            self.listeners.push(tx);
-        }
-        rx
-    }
-
-    /// The error a request gets once the task has stopped.
-    pub(crate) fn final_error(&self) -> ClientError {
-        match &self.status {
-            ConnectionStatus::Failed { reason } => reason.clone(),
-            _ => ClientError::Closed,
-        }
-    }
 }
 
 /// Static settings of a driver.
@@ -673,7 +629,7 @@ impl<H: Hooks> Driver<H> {
         let mut sh = self.shared.borrow_mut();
         sh.set_status(status);
         // A terminal status is the last one: close the status streams.
-        sh.listeners.clear();
+        sh.close_listeners();
     }
 
     /// After the loop: answer close requests and whatever is still queued.
@@ -803,22 +759,6 @@ impl Link {
     }
 
     pub(crate) fn status_events(&self) -> StatusEvents {
-        StatusEvents(self.shared.borrow_mut().listen())
-    }
-}
-
-/// Stream of [`ConnectionStatus`] changes, starting with the status at subscription time and
-/// ending after a terminal status (`Disconnected` or `Failed`).
-#[derive(Debug)]
-pub struct StatusEvents(mpsc::UnboundedReceiver<ConnectionStatus>);
-
-impl futures::Stream for StatusEvents {
-    type Item = ConnectionStatus;
-
-    fn poll_next(
-        mut self: core::pin::Pin<&mut Self>,
-        cx: &mut core::task::Context<'_>,
-    ) -> core::task::Poll<Option<ConnectionStatus>> {
-        self.0.poll_next_unpin(cx)
+        StatusEvents::new(self.shared.borrow_mut().listen())
     }
 }

@@ -1,7 +1,11 @@
 //! Typed errors of the browser client. Every error has a stable [`code`](ClientError::code)
 //! string, which the JavaScript API puts on its `Error` objects.
 
-use hubwire_iothub::{ConnectionStringError, IdError, MessageIdError, SasError, TokenError};
+use core::time::Duration;
+
+use hubwire_iothub::{
+    ConnectionStringError, HeaderError, IdError, MessageIdError, SasError, TokenError,
+};
 use hubwire_mqtt::{CommandError, ConnectReturnCode, ProtocolError};
 
 /// Why the WebSocket transport failed or ended.
@@ -98,8 +102,30 @@ pub enum OptionsError {
         /// The endpoint as given.
         endpoint: String,
     },
+    /// The endpoint override of the HTTPS protocol is not an `https://` or `http://` URL or
+    /// a same-origin path (`/…`), or it has a query.
+    #[error(
+        "HTTPS endpoint must be an https:// or http:// URL or a same-origin path starting with /, without a query: {endpoint}"
+    )]
+    InvalidHttpEndpoint {
+        /// The endpoint as given.
+        endpoint: String,
+    },
+    /// The HTTPS poll interval is shorter than allowed: 25 minutes for production intervals,
+    /// 1 second for the explicit development setting.
+    #[error(
+        "poll interval of {} s is below the minimum of {} s (production: PollInterval::every, at least 1500 s; local development: PollInterval::development, at least 1 s)",
+        requested.as_secs_f64(),
+        minimum.as_secs_f64()
+    )]
+    PollIntervalTooShort {
+        /// What was asked for.
+        requested: Duration,
+        /// The minimum for that kind of interval.
+        minimum: Duration,
+    },
     /// Unknown protocol name.
-    #[error("unknown protocol {name:?} (supported: \"mqtt\")")]
+    #[error("unknown protocol {name:?} (supported: \"mqtt\", \"http\")")]
     UnknownProtocol {
         /// The name as given.
         name: String,
@@ -168,6 +194,17 @@ pub enum ClientError {
     /// The subscription was refused by the server (SUBACK failure).
     #[error("subscription refused by the server")]
     SubscriptionRefused,
+    /// An HTTPS request failed (protocol `Http`): CORS or network, or an HTTP error status.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The operation does not exist on this protocol (for example `poll_now` on MQTT).
+    #[error("{operation} is not supported on {protocol}")]
+    NotSupported {
+        /// The operation.
+        operation: &'static str,
+        /// Protocol name.
+        protocol: &'static str,
+    },
 }
 
 impl ClientError {
@@ -181,6 +218,7 @@ impl ClientError {
                 ConnectReturnCode::NotAuthorized | ConnectReturnCode::BadUserNameOrPassword
             ),
             Self::RetriesExhausted { last, .. } => last.is_auth_failure(),
+            Self::Http(e) => matches!(e, HttpError::Unauthorized { .. }),
             _ => false,
         }
     }
@@ -193,6 +231,7 @@ impl ClientError {
                 true
             }
             Self::Refused(code) => *code == ConnectReturnCode::ServerUnavailable,
+            Self::Http(e) => e.is_transient(),
             _ => false,
         }
     }
@@ -214,6 +253,8 @@ impl ClientError {
             Self::NotConnected => "NotConnected",
             Self::Command(_) => "InvalidRequest",
             Self::SubscriptionRefused => "SubscriptionRefused",
+            Self::Http(e) => e.code(),
+            Self::NotSupported { .. } => "NotSupported",
         }
     }
 }
@@ -257,6 +298,27 @@ pub enum SendError {
     /// The MQTT core rejected the publish.
     #[error("MQTT publish rejected: {0}")]
     Command(CommandError),
+    /// A property cannot travel as an HTTP header (HTTPS: names must be HTTP tokens, values
+    /// printable ASCII); nothing was sent.
+    #[error("{0} (not sent)")]
+    InvalidHeader(HeaderError),
+    /// The batch is empty or holds more messages than a batch may; nothing was sent.
+    #[error("invalid batch: {reason} (not sent)")]
+    InvalidBatch {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The HTTPS request failed: CORS or network, or an HTTP error status.
+    #[error(transparent)]
+    Http(HttpError),
+    /// The operation does not exist on this protocol (`send_event_batch` on MQTT).
+    #[error("{operation} is not supported on {protocol}")]
+    NotSupported {
+        /// The operation.
+        operation: &'static str,
+        /// Protocol name.
+        protocol: &'static str,
+    },
 }
 
 impl SendError {
@@ -272,6 +334,9 @@ impl SendError {
             Self::Failed(e) => e.code(),
             Self::NotConnected => "NotConnected",
             Self::Command(_) => "InvalidRequest",
+            Self::InvalidHeader(_) | Self::InvalidBatch { .. } => "InvalidMessage",
+            Self::Http(e) => e.code(),
+            Self::NotSupported { .. } => "NotSupported",
         }
     }
 }
@@ -316,6 +381,13 @@ pub enum SettleError {
     /// The client is closed.
     #[error("the client is closed")]
     Closed,
+    /// The HTTPS request failed. A lock that expired or was already settled gives
+    /// [`HttpError::LockLost`] (HTTP 412).
+    #[error(transparent)]
+    Http(HttpError),
+    /// The client failed permanently (for example, a fixed SAS token expired).
+    #[error("the client failed: {0}")]
+    Failed(Box<ClientError>),
 }
 
 impl SettleError {
@@ -326,6 +398,200 @@ impl SettleError {
             Self::NotSupported { .. } => "NotSupported",
             Self::UnknownLockToken => "UnknownLockToken",
             Self::Closed => "Closed",
+            Self::Http(e) => e.code(),
+            Self::Failed(e) => e.code(),
         }
+    }
+}
+
+/// What the browser's `fetch` and the hub's HTTPS device API can report.
+///
+/// [`CorsOrNetwork`](Self::CorsOrNetwork) is the one to expect from a web page talking to a
+/// real IoT Hub: the hub does not answer CORS, so the browser refuses to hand over any
+/// response; the browser reports such a refusal exactly like a network failure (a
+/// `TypeError`), and the message says what can be done about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// `fetch` failed without a response: the browser refused it for CORS (the server sent no
+    /// `Access-Control-Allow-Origin` for this page), or the network failed (server down,
+    /// DNS, TLS, connection refused). Browsers do not say which.
+    #[error(
+        "HTTPS request to {url} got no usable response ({detail}): the browser blocked it because the server sent no CORS headers, or the network failed. Azure IoT Hub does not answer CORS, so a web page cannot call its HTTPS API directly: put a same-origin proxy in front of the hub and set `endpoint` to it, or use MQTT over WebSocket (protocol \"mqtt\"; AMQP over WebSocket works the same way)"
+    )]
+    CorsOrNetwork {
+        /// The request URL (without the query).
+        url: String,
+        /// The browser's message, e.g. `Failed to fetch`.
+        detail: String,
+    },
+    /// HTTP 401: the SAS token was refused (wrong key, expired, or for another device).
+    #[error("unauthorized (HTTP 401{}): {message}", code_suffix(*error_code))]
+    Unauthorized {
+        /// IoT Hub error code (401002, 401003), when the body names one.
+        error_code: Option<u32>,
+        /// The hub's explanation.
+        message: String,
+    },
+    /// HTTP 404 with `DeviceNotFound` (404001), or without an error code: the device is not
+    /// registered (or the endpoint is not an IoT Hub device API).
+    #[error("device not found (HTTP 404): {message}")]
+    DeviceNotFound {
+        /// The hub's explanation.
+        message: String,
+    },
+    /// HTTP 412: the message lock expired or the lock token is unknown or already settled
+    /// (`DeviceMessageLockLost`, 412002), or `If-Match` did not match (412001).
+    #[error("message lock lost (HTTP 412{}): {message}", code_suffix(*error_code))]
+    LockLost {
+        /// IoT Hub error code.
+        error_code: Option<u32>,
+        /// The hub's explanation.
+        message: String,
+    },
+    /// HTTP 413: the message or batch is too large.
+    #[error("message too large (HTTP 413): {message}")]
+    TooLarge {
+        /// The hub's explanation.
+        message: String,
+    },
+    /// HTTP 429: throttled. Retry after `retry_after` when the hub said so.
+    #[error("throttled (HTTP 429{}): {message}", retry_suffix(*retry_after))]
+    Throttled {
+        /// The `Retry-After` delay.
+        retry_after: Option<Duration>,
+        /// The hub's explanation.
+        message: String,
+    },
+    /// HTTP 403: a quota is exhausted (daily messages 403002, C2D queue depth 403004, …).
+    #[error("quota exceeded (HTTP 403{}): {message}", code_suffix(*error_code))]
+    QuotaExceeded {
+        /// IoT Hub error code.
+        error_code: Option<u32>,
+        /// The hub's explanation.
+        message: String,
+    },
+    /// HTTP 400: the request was refused as malformed (e.g. 400001 api-version, 400004 body).
+    #[error("bad request (HTTP 400{}): {message}", code_suffix(*error_code))]
+    BadRequest {
+        /// IoT Hub error code.
+        error_code: Option<u32>,
+        /// The hub's explanation.
+        message: String,
+    },
+    /// HTTP 5xx: the hub (or a proxy) failed; transient.
+    #[error("server error (HTTP {status}{}): {message}", retry_suffix(*retry_after))]
+    Server {
+        /// The status code.
+        status: u16,
+        /// The `Retry-After` delay (503).
+        retry_after: Option<Duration>,
+        /// The server's explanation.
+        message: String,
+    },
+    /// Any other unexpected status.
+    #[error("unexpected HTTP status {status}{}: {message}", code_suffix(*error_code))]
+    Status {
+        /// The status code.
+        status: u16,
+        /// IoT Hub error code, when the body names one.
+        error_code: Option<u32>,
+        /// The server's explanation.
+        message: String,
+    },
+    /// No response within the request timeout (the request was aborted).
+    #[error("HTTPS request to {url} timed out")]
+    Timeout {
+        /// The request URL (without the query).
+        url: String,
+    },
+    /// The browser refused to build the request (bad URL or header); nothing was sent.
+    #[error("the browser refused the HTTPS request: {reason}")]
+    InvalidRequest {
+        /// The browser's message.
+        reason: String,
+    },
+    /// The response lacks what the protocol needs, e.g. a C2D message without `ETag`
+    /// (a proxy dropped it, or CORS `Access-Control-Expose-Headers` does not list it).
+    #[error("invalid HTTPS response: {reason}")]
+    InvalidResponse {
+        /// What is missing or wrong.
+        reason: String,
+    },
+}
+
+fn code_suffix(code: Option<u32>) -> String {
+    code.map(|c| format!(", error code {c}"))
+        .unwrap_or_default()
+}
+
+fn retry_suffix(retry_after: Option<Duration>) -> String {
+    retry_after
+        .map(|d| format!(", retry after {} s", d.as_secs_f64()))
+        .unwrap_or_default()
+}
+
+impl HttpError {
+    /// Stable machine-readable code (the `code` of JavaScript errors): `CorsOrNetwork`,
+    /// `Unauthorized`, `DeviceNotFound`, `LockLost`, `MessageTooLarge`, `Throttled`,
+    /// `QuotaExceeded`, `BadRequest`, `ServerError`, `HttpError`, `Timeout`,
+    /// `InvalidRequest`, `InvalidResponse`.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::CorsOrNetwork { .. } => "CorsOrNetwork",
+            Self::Unauthorized { .. } => "Unauthorized",
+            Self::DeviceNotFound { .. } => "DeviceNotFound",
+            Self::LockLost { .. } => "LockLost",
+            Self::TooLarge { .. } => "MessageTooLarge",
+            Self::Throttled { .. } => "Throttled",
+            Self::QuotaExceeded { .. } => "QuotaExceeded",
+            Self::BadRequest { .. } => "BadRequest",
+            Self::Server { .. } => "ServerError",
+            Self::Status { .. } => "HttpError",
+            Self::Timeout { .. } => "Timeout",
+            Self::InvalidRequest { .. } => "InvalidRequest",
+            Self::InvalidResponse { .. } => "InvalidResponse",
+        }
+    }
+
+    /// The HTTP status, when a response arrived.
+    #[must_use]
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Unauthorized { .. } => Some(401),
+            Self::DeviceNotFound { .. } => Some(404),
+            Self::LockLost { .. } => Some(412),
+            Self::TooLarge { .. } => Some(413),
+            Self::Throttled { .. } => Some(429),
+            Self::QuotaExceeded { .. } => Some(403),
+            Self::BadRequest { .. } => Some(400),
+            Self::Server { status, .. } | Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The server's `Retry-After` (429, 503).
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Throttled { retry_after, .. } | Self::Server { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether a later attempt could succeed: network trouble (or CORS, which cannot be told
+    /// apart), timeouts, throttling, quotas and server errors. Credentials, unknown devices
+    /// and malformed requests are permanent.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::CorsOrNetwork { .. }
+                | Self::Timeout { .. }
+                | Self::Throttled { .. }
+                | Self::QuotaExceeded { .. }
+                | Self::Server { .. }
+        )
     }
 }

@@ -10,9 +10,12 @@
 //! await dev.close();
 //! ```
 //!
+//! HTTPS instead of MQTT is an option (`protocol: "http"`, `pollIntervalSecs`), with
+//! `pollNow()`, `nextPollIn()`, `startPolling()`, `stopPolling()` and `sendEventBatch()`.
+//!
 //! Errors are `Error` objects with `name = "HubwireError"` and a machine-readable `code`
 //! (for example `MessageTooLarge`, `Unauthorized`, `InvalidConnectionString`,
-//! `NotSupported`, `Closed`).
+//! `NotSupported`, `Closed`, `CorsOrNetwork`).
 
 use core::cell::RefCell;
 use std::collections::VecDeque;
@@ -27,7 +30,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
 use crate::device::{DeviceClient, ReceivedMessage};
-use crate::error::{OptionsError, SendError, SettleError};
+use crate::error::{ClientError, OptionsError, SendError, SettleError};
 use crate::options::{DeviceOptions, JsDeviceOptions, JsReconnect};
 use crate::status::ConnectionStatus;
 
@@ -41,10 +44,23 @@ export interface HubwireOptions {
   sasToken?: string;
   hostName?: string;
   deviceId?: string;
-  /** WebSocket endpoint override, e.g. `ws://127.0.0.1:8080` for a local hub. Default `wss://{HostName}`. */
+  /**
+   * Endpoint override. MQTT: a WebSocket URL, e.g. `ws://127.0.0.1:8080` for a local hub (default
+   * `wss://{HostName}`). HTTP: the base of the device API, e.g. `http://127.0.0.1:8080`, a proxy
+   * URL, or a same-origin path such as `/iothub` (default `https://{HostName}`).
+   */
   endpoint?: string;
-  /** Device protocol; only `"mqtt"` so far. */
-  protocol?: "mqtt";
+  /**
+   * Device protocol: `"mqtt"` (default, MQTT over WebSocket) or `"http"` (the HTTPS device API with
+   * C2D polling). A real IoT Hub does not answer CORS, so `"http"` from a web page needs a
+   * same-origin proxy; otherwise requests fail with code `CorsOrNetwork`.
+   */
+  protocol?: "mqtt" | "http";
+  /**
+   * HTTP only: C2D poll interval in whole seconds. Default and production minimum 1500 (25 minutes);
+   * 1–1499 is the development setting, for local hubs only.
+   */
+  pollIntervalSecs?: number;
   /** MQTT keep-alive in seconds (default 120). */
   keepAliveSecs?: number;
   /** WebSocket handshake and CONNACK limit in milliseconds (default 30000). */
@@ -82,11 +98,37 @@ export interface HubwireMessage {
 /** Resolved value of `sendEvent`: the hub acknowledged the message. */
 export interface SendReceipt {
   messageId: string | null;
+  /** MQTT packet id (0 on HTTP). */
   packetId: number;
-  /** Encoded size of the MQTT PUBLISH. */
+  /** MQTT: encoded size of the PUBLISH. HTTP: request line, headers set by the client, and body. */
   wireBytes: number;
   /** Size as the hub counts it against the 256 KiB limit. */
   messageSize: number;
+}
+
+/** Resolved value of `sendEventBatch` (HTTP). */
+export interface BatchReceipt {
+  messageCount: number;
+  messageIds: (string | null)[];
+  /** Request line, headers set by the client, and the JSON body. */
+  wireBytes: number;
+  /** Size of the JSON body (limit 256 KiB). */
+  bodyBytes: number;
+}
+
+/** State of the HTTP C2D poller. */
+export interface PollInfo {
+  intervalMs: number;
+  /** The interval is the development setting (under 25 minutes). */
+  development: boolean;
+  /** Scheduled polling is on. */
+  running: boolean;
+  /** A poll is in progress. */
+  polling: boolean;
+  /** Milliseconds until the next poll; null while polling or stopped. */
+  nextPollInMs: number | null;
+  cycles: number;
+  consecutiveFailures: number;
 }
 
 /** A cloud-to-device message. */
@@ -104,7 +146,7 @@ export interface ReceivedMessage {
   expiryTimeUtc: number | null;
   ack: "none" | "positive" | "negative" | "full";
   properties: Record<string, string>;
-  /** Pass to complete/abandon/reject. */
+  /** Pass to complete/abandon/reject (HTTP: the message is locked until settled or for one minute). */
   lockToken: string;
 }
 
@@ -155,6 +197,10 @@ fn send_error(e: &SendError) -> JsValue {
 }
 
 fn settle_error(e: &SettleError) -> JsValue {
+    js_error(e.code(), &e.to_string())
+}
+
+fn client_error(e: &ClientError) -> JsValue {
     js_error(e.code(), &e.to_string())
 }
 
@@ -353,7 +399,7 @@ impl HubwireDevice {
         let options = parse_options(options).map_err(|e| options_error(&e))?;
         let client = DeviceClient::connect(options)
             .await
-            .map_err(|e| js_error(e.code(), &e.to_string()))?;
+            .map_err(|e| client_error(&e))?;
         let callbacks = Rc::new(RefCell::new(Callbacks::default()));
         // The tasks hold the streams and the callbacks, never the client, so dropping the
         // last `HubwireDevice` still closes the connection; they end when the client stops.
@@ -413,6 +459,72 @@ impl HubwireDevice {
         })
     }
 
+    /// Sends several device-to-cloud messages in one HTTP request (at most 500 and 256 KiB);
+    /// resolves with a `BatchReceipt`. Rejects with code `NotSupported` on MQTT.
+    #[wasm_bindgen(js_name = sendEventBatch, unchecked_return_type = "Promise<BatchReceipt>")]
+    pub fn send_event_batch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(HubwireMessage | string)[]")] messages: JsValue,
+    ) -> Promise {
+        let client = self.client.clone();
+        let messages = if js_sys::Array::is_array(&messages) {
+            js_sys::Array::from(&messages)
+                .iter()
+                .map(|m| message_from_js(&m))
+                .collect::<Result<Vec<_>, _>>()
+        } else {
+            Err(js_error("InvalidMessage", "messages must be an array"))
+        };
+        future_to_promise(async move {
+            let receipt = client
+                .send_event_batch(messages?)
+                .await
+                .map_err(|e| send_error(&e))?;
+            Ok(to_js(&receipt))
+        })
+    }
+
+    /// HTTP: polls for C2D messages now (draining the queue) and resolves with the number
+    /// received. Rejects with code `NotSupported` on MQTT.
+    #[wasm_bindgen(js_name = pollNow, unchecked_return_type = "Promise<number>")]
+    pub fn poll_now(&self) -> Promise {
+        let client = self.client.clone();
+        future_to_promise(async move {
+            let n = client.poll_now().await.map_err(|e| client_error(&e))?;
+            // Counts stay far below 2^53.
+            Ok(JsValue::from_f64(n as f64))
+        })
+    }
+
+    /// HTTP: milliseconds until the next scheduled poll; `null` while polling, when polling is
+    /// stopped, and on MQTT.
+    #[wasm_bindgen(js_name = nextPollIn)]
+    pub fn next_poll_in(&self) -> Option<f64> {
+        self.client.next_poll_in().map(|d| d.as_secs_f64() * 1000.0)
+    }
+
+    /// HTTP: the poller's state; `null` on MQTT.
+    #[wasm_bindgen(js_name = pollInfo, unchecked_return_type = "PollInfo | null")]
+    pub fn poll_info(&self) -> JsValue {
+        self.client
+            .poll_info()
+            .map_or(JsValue::NULL, |info| to_js(&info))
+    }
+
+    /// HTTP: turns scheduled polling on (polls at once when it was off). Throws code
+    /// `NotSupported` on MQTT.
+    #[wasm_bindgen(js_name = startPolling)]
+    pub fn start_polling(&self) -> Result<(), JsValue> {
+        self.client.start_polling().map_err(|e| client_error(&e))
+    }
+
+    /// HTTP: turns scheduled polling off; `pollNow()` still works. Throws code
+    /// `NotSupported` on MQTT.
+    #[wasm_bindgen(js_name = stopPolling)]
+    pub fn stop_polling(&self) -> Result<(), JsValue> {
+        self.client.stop_polling().map_err(|e| client_error(&e))
+    }
+
     /// Sets (or with `null` clears) the C2D message callback. Messages received while no
     /// callback was set are delivered to it first.
     #[wasm_bindgen(js_name = onMessage)]
@@ -451,7 +563,8 @@ impl HubwireDevice {
         }
     }
 
-    /// Completes a received message (implicit on MQTT; resolves for tokens of this client).
+    /// Completes a received message (HTTP: removes it from the queue; implicit on MQTT,
+    /// resolves for tokens of this client).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn complete(&self, lock_token: String) -> Promise {
         let client = self.client.clone();
@@ -464,7 +577,8 @@ impl HubwireDevice {
         })
     }
 
-    /// Abandons a received message; rejects with code `NotSupported` on MQTT.
+    /// Abandons a received message (HTTP: delivered again); rejects with code `NotSupported`
+    /// on MQTT.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn abandon(&self, lock_token: String) -> Promise {
         let client = self.client.clone();
@@ -477,7 +591,8 @@ impl HubwireDevice {
         })
     }
 
-    /// Rejects a received message; rejects with code `NotSupported` on MQTT.
+    /// Rejects (dead-letters) a received message (HTTP); rejects with code `NotSupported` on
+    /// MQTT.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn reject(&self, lock_token: String) -> Promise {
         let client = self.client.clone();
@@ -518,7 +633,7 @@ impl HubwireDevice {
         self.client.device_id().as_str().into()
     }
 
-    /// The protocol in use (`"mqtt"`).
+    /// The protocol in use (`"mqtt"` or `"http"`).
     #[wasm_bindgen(getter)]
     pub fn protocol(&self) -> String {
         self.client.protocol().as_str().into()

@@ -1,14 +1,17 @@
 //! Azure IoT Hub device client for web pages (Rust and JavaScript).
 //!
 //! * [`DeviceClient`]: connect with a connection string or a SAS token, send device-to-cloud
-//!   messages ([`DeviceClient::send_event`], resolves on PUBACK), receive cloud-to-device
-//!   messages ([`DeviceClient::messages`]), automatic reconnect with jittered back-off, SAS
-//!   renewal, and [`ConnectionStatus`] events.
+//!   messages ([`DeviceClient::send_event`], resolves on PUBACK or HTTP `204`), receive
+//!   cloud-to-device messages ([`DeviceClient::messages`]), automatic reconnect with jittered
+//!   back-off, SAS renewal, and [`ConnectionStatus`] events. The protocol is an option:
+//!   [`Protocol::Mqtt`] (MQTT over WebSocket, cargo feature `mqtt`) or [`Protocol::Http`] (the
+//!   HTTPS device API with a C2D poller, cargo feature `http`; see [`PollInterval`] and
+//!   [`HttpError::CorsOrNetwork`] — a real IoT Hub does not answer CORS).
 //! * [`MqttWsClient`]: a plain MQTT 3.1.1 client over WebSocket for any broker.
 //! * `HubwireDevice`: the JavaScript API (see `js` below and the generated TypeScript types).
 //!
 //! The protocol work is done by the sans-IO cores of `hubwire-mqtt` and `hubwire-iothub`;
-//! this crate adds the browser pieces: the WebSocket transport (`ws_stream_wasm`), timers
+//! this crate adds the browser pieces: the WebSocket transport (`ws_stream_wasm`), `fetch`, timers
 //! (`setTimeout`), the clock (`performance.now()` for protocol timers, `Date.now()` for token
 //! expiry) and randomness (`Math.random()` for back-off jitter).
 //!
@@ -20,36 +23,52 @@
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 mod error;
+// Browser-only users: natively only the unit tests reach it.
+#[cfg(feature = "http")]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod https;
 mod options;
+mod poll;
 mod reconnect;
 mod status;
 
-#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+#[cfg(all(target_arch = "wasm32", any(feature = "mqtt", feature = "http")))]
 mod device;
 #[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
 mod driver;
-#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+#[cfg(all(target_arch = "wasm32", any(feature = "mqtt", feature = "http")))]
+mod events;
+#[cfg(all(target_arch = "wasm32", feature = "http"))]
+mod fetch;
+#[cfg(all(target_arch = "wasm32", any(feature = "mqtt", feature = "http")))]
 mod js;
 #[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
 mod mqtt_ws;
-#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+#[cfg(all(target_arch = "wasm32", feature = "http"))]
+mod poller;
+#[cfg(all(target_arch = "wasm32", any(feature = "mqtt", feature = "http")))]
 mod sys;
 #[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
 mod ws;
 
-pub use error::{ClientError, OptionsError, SendError, SettleError, TransportError};
+pub use error::{ClientError, HttpError, OptionsError, SendError, SettleError, TransportError};
 pub use options::{
-    websocket_url, Credentials, DeviceOptions, JsDeviceOptions, JsReconnect, Protocol,
-    RandomSource, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEP_ALIVE, DEVICE_CLIENT_TYPE, WEBSOCKET_PATH,
+    http_base_url, websocket_url, Credentials, DeviceOptions, JsDeviceOptions, JsReconnect,
+    Protocol, RandomSource, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEP_ALIVE, DEVICE_CLIENT_TYPE,
+    WEBSOCKET_PATH,
+};
+pub use poll::{
+    Drain, PollInfo, PollInterval, PollSchedule, Retry, MAX_MESSAGES_PER_CYCLE,
+    MIN_DEVELOPMENT_POLL_INTERVAL, PRODUCTION_POLL_INTERVAL,
 };
 pub use reconnect::ReconnectPolicy;
-pub use status::{ConnectionStatus, ReconnectReason, SendReceipt, WireStats};
+pub use status::{BatchReceipt, ConnectionStatus, ReconnectReason, SendReceipt, WireStats};
 
-#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+#[cfg(all(target_arch = "wasm32", any(feature = "mqtt", feature = "http")))]
 pub use device::{DeviceClient, Messages, ReceivedMessage};
-#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
-pub use driver::StatusEvents;
-#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+#[cfg(all(target_arch = "wasm32", any(feature = "mqtt", feature = "http")))]
+pub use events::StatusEvents;
+#[cfg(all(target_arch = "wasm32", any(feature = "mqtt", feature = "http")))]
 pub use js::HubwireDevice;
 #[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
 pub use mqtt_ws::{Incoming, MqttWsClient, MqttWsConfig};

@@ -12,6 +12,7 @@ use hubwire_iothub::{
 use serde::Deserialize;
 
 use crate::error::OptionsError;
+use crate::poll::PollInterval;
 use crate::reconnect::ReconnectPolicy;
 
 /// Default MQTT keep-alive. Browsers throttle timers in background tabs, so the margin is
@@ -32,32 +33,50 @@ pub enum Protocol {
     /// MQTT 3.1.1 over WebSocket (`wss://{host}/$iothub/websocket`, subprotocol `mqtt`).
     #[default]
     Mqtt,
+    /// The HTTPS device API (`https://{host}/devices/{id}/messages/…`) over `fetch`: one
+    /// request per D2C send (or batch), C2D by polling ([`PollInterval`]), and complete,
+    /// abandon and reject by lock token. A real IoT Hub does not answer CORS, so from a web
+    /// page this needs a same-origin proxy (or a hub emulator that allows the page's origin).
+    Http,
 }
 
 impl Protocol {
-    /// Name as used in options (`"mqtt"`).
+    /// Name as used in options (`"mqtt"`, `"http"`).
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Mqtt => "mqtt",
+            Self::Http => "http",
+        }
+    }
+
+    /// Display name in messages (`MQTT`, `HTTPS`).
+    #[must_use]
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Self::Mqtt => "MQTT",
+            Self::Http => "HTTPS",
         }
     }
 
     /// Parses a protocol name (ASCII case-insensitive; `"mqtt-ws"` and `"mqttws"` are accepted
-    /// for MQTT since the browser only has WebSockets anyway).
+    /// for MQTT since the browser only has WebSockets anyway; `"http"` and `"https"` for the
+    /// HTTPS device API).
     pub fn parse(name: &str) -> Result<Self, OptionsError> {
         let lower = name.to_ascii_lowercase();
         match lower.as_str() {
             "mqtt" | "mqtt-ws" | "mqttws" => Ok(Self::Mqtt),
+            "http" | "https" => Ok(Self::Http),
             _ => Err(OptionsError::UnknownProtocol { name: name.into() }),
         }
     }
 
-    /// Whether this build includes the protocol.
+    /// Whether this build includes the protocol (cargo features `mqtt`, `http`).
     #[must_use]
     pub fn is_enabled(self) -> bool {
         match self {
             Self::Mqtt => cfg!(feature = "mqtt"),
+            Self::Http => cfg!(feature = "http"),
         }
     }
 }
@@ -211,9 +230,15 @@ pub struct DeviceOptions {
     pub credentials: Credentials,
     /// Device protocol (default MQTT).
     pub protocol: Protocol,
-    /// WebSocket endpoint override, e.g. `ws://127.0.0.1:8080` for a local hub. The path
+    /// Endpoint override.
+    ///
+    /// MQTT: a WebSocket URL, e.g. `ws://127.0.0.1:8080` for a local hub; the path
     /// `/$iothub/websocket?iothub-no-client-cert=true` is appended unless the URL already has a
     /// path. Default: `wss://{GatewayHostName or HostName}`.
+    ///
+    /// HTTPS: the base the device API paths are appended to, e.g. `http://127.0.0.1:8080`, a
+    /// proxy `https://example.com/iothub`, or a same-origin path `/iothub`. Default:
+    /// `https://{GatewayHostName or HostName}`.
     pub endpoint: Option<String>,
     /// MQTT keep-alive (whole seconds are sent; default [`DEFAULT_KEEP_ALIVE`]).
     pub keep_alive: Duration,
@@ -231,6 +256,9 @@ pub struct DeviceOptions {
     pub max_inflight: usize,
     /// Jitter source; `None` uses `Math.random`.
     pub random: Option<RandomSource>,
+    /// HTTPS: how often to poll for C2D messages (default 25 minutes; shorter only with
+    /// [`PollInterval::development`]). Failed polls back off per `reconnect`.
+    pub poll_interval: PollInterval,
 }
 
 impl DeviceOptions {
@@ -249,6 +277,7 @@ impl DeviceOptions {
             model_id: None,
             max_inflight: 64,
             random: None,
+            poll_interval: PollInterval::default(),
         }
     }
 
@@ -303,9 +332,28 @@ impl DeviceOptions {
         self
     }
 
+    /// Sets the protocol.
+    #[must_use]
+    pub fn with_protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Sets the HTTPS poll interval.
+    #[must_use]
+    pub fn with_poll_interval(mut self, interval: PollInterval) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
     /// The WebSocket URL to dial.
     pub fn websocket_url(&self) -> Result<String, OptionsError> {
         websocket_url(self.endpoint.as_deref(), self.credentials.connect_host())
+    }
+
+    /// The base URL of the HTTPS device API.
+    pub fn http_base_url(&self) -> Result<String, OptionsError> {
+        http_base_url(self.endpoint.as_deref(), self.credentials.connect_host())
     }
 
     /// Keep-alive in whole seconds as sent in CONNECT (at most 65535).
@@ -340,6 +388,34 @@ pub fn websocket_url(endpoint: Option<&str>, connect_host: &str) -> Result<Strin
     }
 }
 
+/// The base URL of the HTTPS device API: `https://{connect_host}`, or the override without a
+/// trailing `/`. The override is an `https://` or `http://` URL (any path: a proxy may live
+/// under one) or a same-origin path starting with `/`; it may not carry a query, since the
+/// request paths and `api-version` are appended to it.
+pub fn http_base_url(endpoint: Option<&str>, connect_host: &str) -> Result<String, OptionsError> {
+    let Some(endpoint) = endpoint else {
+        return Ok(format!("https://{connect_host}"));
+    };
+    let trimmed = endpoint.trim();
+    let invalid = || OptionsError::InvalidHttpEndpoint {
+        endpoint: endpoint.into(),
+    };
+    if trimmed.contains(['?', '#']) {
+        return Err(invalid());
+    }
+    let absolute = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    match absolute {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => {}
+        Some(_) => return Err(invalid()),
+        // A same-origin path; `//host` would be a different origin in disguise.
+        None if trimmed.starts_with('/') && !trimmed.starts_with("//") => {}
+        None => return Err(invalid()),
+    }
+    Ok(trimmed.trim_end_matches('/').into())
+}
+
 /// The options object of the JavaScript API (`HubwireDevice.connect(options)`), also accepted
 /// as JSON. Field names are camelCase.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -356,7 +432,7 @@ pub struct JsDeviceOptions {
     pub device_id: Option<String>,
     /// WebSocket endpoint override.
     pub endpoint: Option<String>,
-    /// `"mqtt"` (default).
+    /// `"mqtt"` (default) or `"http"`.
     pub protocol: Option<String>,
     /// MQTT keep-alive in seconds (1–65535; 0 disables keep-alive).
     pub keep_alive_secs: Option<u32>,
@@ -372,6 +448,9 @@ pub struct JsDeviceOptions {
     pub clean_session: Option<bool>,
     /// Plug and Play model id.
     pub model_id: Option<String>,
+    /// HTTPS C2D poll interval in whole seconds: 1500 and more for production hubs, 1–1499
+    /// selects the development setting ([`PollInterval::development`]). Default 1500.
+    pub poll_interval_secs: Option<f64>,
 }
 
 impl JsDeviceOptions {
@@ -391,6 +470,7 @@ impl JsDeviceOptions {
         "tokenRenewBeforeSecs",
         "cleanSession",
         "modelId",
+        "pollIntervalSecs",
     ];
 }
 
@@ -465,8 +545,14 @@ impl TryFrom<JsDeviceOptions> for DeviceOptions {
         }
         if let Some(e) = js.endpoint {
             // Validate now so a typo fails at connect, not at the first dial.
-            websocket_url(Some(&e), "")?;
+            match o.protocol {
+                Protocol::Http => http_base_url(Some(&e), "")?,
+                _ => websocket_url(Some(&e), "")?,
+            };
             o.endpoint = Some(e);
+        }
+        if let Some(secs) = js.poll_interval_secs {
+            o.poll_interval = PollInterval::from_secs(whole_secs("pollIntervalSecs", secs)?)?;
         }
         if let Some(ka) = js.keep_alive_secs {
             if ka > u32::from(u16::MAX) {

@@ -85,22 +85,42 @@ impl ConnectionStatus {
     }
 }
 
-/// Confirmation that the hub accepted a D2C message (MQTT: PUBACK received).
+/// Confirmation that the hub accepted a D2C message (MQTT: PUBACK received; HTTPS: `204`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SendReceipt {
     /// The message id sent (`$.mid`), if any.
     pub message_id: Option<String>,
-    /// MQTT packet identifier that was acknowledged.
+    /// MQTT packet identifier that was acknowledged (0 on HTTPS).
     pub packet_id: u16,
-    /// Encoded size of the PUBLISH packet in bytes (topic, property bag, body, framing).
+    /// MQTT: encoded size of the PUBLISH packet in bytes (topic, property bag, body,
+    /// framing). HTTPS: request line, the headers this client sets, and the body (the
+    /// browser adds headers of its own).
     pub wire_bytes: usize,
     /// Size as the hub counts it against the 256 KiB limit.
     pub message_size: usize,
 }
 
+/// Confirmation that the hub accepted a batch of D2C messages (HTTPS `204`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct BatchReceipt {
+    /// Messages in the batch.
+    pub message_count: usize,
+    /// Their message ids, in order.
+    pub message_ids: Vec<Option<String>>,
+    /// Request line, the headers this client sets, and the JSON body.
+    pub wire_bytes: usize,
+    /// Size of the JSON body (limit 256 KiB).
+    pub body_bytes: usize,
+}
+
 /// Traffic counters, summed over all connections of a client.
+///
+/// On HTTPS each request counts as one frame and one packet sent, each response as one
+/// frame and one packet received; byte counts are approximate (the browser adds headers).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]

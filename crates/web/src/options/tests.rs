@@ -224,6 +224,103 @@ fn protocol_names() {
     ));
     assert_eq!(Protocol::Mqtt.to_string(), "mqtt");
     assert_eq!(Protocol::Mqtt.is_enabled(), cfg!(feature = "mqtt"));
+    assert_eq!(Protocol::parse("http").unwrap(), Protocol::Http);
+    assert_eq!(Protocol::parse("HTTPS").unwrap(), Protocol::Http);
+    assert_eq!(Protocol::Http.to_string(), "http");
+    assert_eq!(Protocol::Http.display_name(), "HTTPS");
+    assert_eq!(Protocol::Http.is_enabled(), cfg!(feature = "http"));
+}
+
+#[test]
+fn http_base_urls() {
+    let h = "contoso.azure-devices.net";
+    assert_eq!(
+        http_base_url(None, h).unwrap(),
+        "https://contoso.azure-devices.net"
+    );
+    for (given, want) in [
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+        (
+            " https://proxy.example/iothub/ ",
+            "https://proxy.example/iothub",
+        ),
+        ("/iothub", "/iothub"),
+        ("/", ""),
+    ] {
+        assert_eq!(http_base_url(Some(given), h).unwrap(), want, "{given:?}");
+    }
+    for bad in [
+        "ws://127.0.0.1:8080",
+        "127.0.0.1:8080",
+        "https://",
+        "https:///x",
+        "//evil.example",
+        "http://h/x?y=1",
+        "http://h/#x",
+        "",
+    ] {
+        assert!(
+            matches!(
+                http_base_url(Some(bad), h),
+                Err(OptionsError::InvalidHttpEndpoint { .. })
+            ),
+            "{bad:?} should be rejected"
+        );
+    }
+}
+
+#[test]
+fn js_options_for_http() {
+    let o = js(&format!(
+        r#"{{"connectionString":"{}","protocol":"http","endpoint":"http://127.0.0.1:8080","pollIntervalSecs":5}}"#,
+        cs("")
+    ))
+    .unwrap();
+    assert_eq!(o.protocol, Protocol::Http);
+    assert_eq!(o.http_base_url().unwrap(), "http://127.0.0.1:8080");
+    assert_eq!(o.poll_interval, PollInterval::development(5).unwrap());
+    // Default: the production interval.
+    let o = js(&format!(
+        r#"{{"connectionString":"{}","protocol":"http"}}"#,
+        cs("")
+    ))
+    .unwrap();
+    assert_eq!(o.poll_interval, PollInterval::PRODUCTION);
+    assert_eq!(
+        o.http_base_url().unwrap(),
+        "https://contoso.azure-devices.net"
+    );
+    let o = js(&format!(
+        r#"{{"connectionString":"{}","protocol":"http","pollIntervalSecs":3600}}"#,
+        cs("")
+    ))
+    .unwrap();
+    assert!(!o.poll_interval.is_development());
+    // A WebSocket endpoint is refused for HTTP, and an HTTP one for MQTT.
+    for (protocol, endpoint) in [
+        ("http", "ws://127.0.0.1:8080"),
+        ("mqtt", "http://127.0.0.1:8080"),
+    ] {
+        let json = format!(
+            r#"{{"connectionString":"{}","protocol":"{protocol}","endpoint":"{endpoint}"}}"#,
+            cs("")
+        );
+        assert!(js(&json).is_err(), "{protocol} {endpoint}");
+    }
+    for bad in ["0", "-1", "2.5"] {
+        let json = format!(
+            r#"{{"connectionString":"{}","protocol":"http","pollIntervalSecs":{bad}}}"#,
+            cs("")
+        );
+        assert!(js(&json).is_err(), "pollIntervalSecs {bad}");
+    }
+    let built = DeviceOptions::from_connection_string(&cs(""))
+        .unwrap()
+        .with_protocol(Protocol::Http)
+        .with_poll_interval(PollInterval::development(2).unwrap());
+    assert_eq!(built.protocol, Protocol::Http);
+    assert_eq!(built.poll_interval.duration(), Duration::from_secs(2));
 }
 
 #[test]

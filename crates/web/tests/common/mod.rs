@@ -60,7 +60,7 @@ where
     }
 }
 
-async fn get_json(path: &str) -> Value {
+pub(crate) async fn get_json(path: &str) -> Value {
     let resp = Request::get(&format!("{DEVHUB_HTTP}{path}"))
         .send()
         .await
@@ -145,4 +145,36 @@ pub(crate) async fn connected_device(prefix: &str) -> (Value, DeviceClient) {
     .await
     .expect("connect to devhub");
     (device, client)
+}
+
+/// Options for a devhub device over the HTTPS device API on devhub's plain listener.
+/// The poll interval is long (60 s, development setting) so tests drive cycles with
+/// `poll_now` unless they set their own.
+#[cfg(feature = "http")]
+pub(crate) fn devhub_http_options(device: &Value) -> DeviceOptions {
+    DeviceOptions::from_connection_string(str_field(device, "connectionString"))
+        .expect("devhub connection string parses")
+        .with_protocol(hubwire_web::Protocol::Http)
+        .with_endpoint(DEVHUB_HTTP)
+        .with_poll_interval(hubwire_web::PollInterval::development(60).expect("60 s"))
+        .with_reconnect(ReconnectPolicy::exponential(
+            Duration::from_millis(100),
+            Duration::from_secs(2),
+        ))
+}
+
+/// The C2D queue of a device as devhub shows it.
+pub(crate) async fn c2d_queue(device_id: &str) -> Vec<Value> {
+    match get_json(&format!("/api/devices/{device_id}/messages")).await {
+        Value::Array(v) => v,
+        other => panic!("queue: not an array: {other}"),
+    }
+}
+
+/// Feedback records devhub produced.
+pub(crate) async fn feedback() -> Vec<Value> {
+    match get_json("/api/feedback").await {
+        Value::Array(v) => v,
+        other => panic!("feedback: not an array: {other}"),
+    }
 }
