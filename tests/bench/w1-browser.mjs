@@ -4,6 +4,7 @@
 // loop and run, in the format of the native runner (`impl`, `loop`, `per_s`, `mb_per_s`, …).
 //
 // Usage: node tests/bench/w1-browser.mjs [--runs 3] [--n 1000000] [--warmup 100000]
+//          [--only name,name]   (restrict to some implementations, for quick checks)
 // Expects www/bench/pkg (wasm-bindgen output) and www/bench/dist (esbuild bundle); see
 // scripts/bench-w1.sh, which builds both.
 import { createServer } from 'node:http';
@@ -29,9 +30,13 @@ const CHROMIUM_FLAGS = [
 ];
 
 function parseArgs(argv) {
-  const args = { runs: 3, n: 1_000_000, warmup: 100_000 };
+  const args = { runs: 3, n: 1_000_000, warmup: 100_000, only: null };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
+    if (key === 'only') {
+      args.only = (argv[i + 1] ?? '').split(',').filter(Boolean);
+      continue;
+    }
     if (!(key in args)) throw new Error(`unknown argument ${argv[i]}`);
     args[key] = Number(argv[i + 1]);
     if (!Number.isFinite(args[key]) || args[key] <= 0) throw new Error(`bad value for ${argv[i]}`);
@@ -85,7 +90,9 @@ async function oneRun(url, run, args) {
     await page.evaluate(() => window.w1.ready());
     const info = await page.evaluate(() => window.w1.info());
     if (!info.crossOriginIsolated) throw new Error('page is not cross-origin isolated');
-    const impls = await page.evaluate(() => window.w1.impls());
+    const impls = (await page.evaluate(() => window.w1.impls())).filter(
+      (name) => !args.only || args.only.includes(name),
+    );
     // Alternate which implementation goes first, so neither always runs in a fresher page.
     const order = run % 2 === 1 ? impls : [...impls].reverse();
     const results = [];
