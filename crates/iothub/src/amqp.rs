@@ -1,5 +1,13 @@
-//! AMQP 1.0 names for [`Message`](crate::Message) fields (§5.6). The AMQP codec lives
-//! elsewhere; these are the property, application-property and annotation names it maps.
+//! AMQP 1.0 conventions of IoT Hub: the names for [`Message`](crate::Message) fields (§5.6)
+//! and, with the `amqp` feature, the mappings on top of the `hubwire-amqp` codec:
+//!
+//! * [`message_to_amqp`] / [`message_from_amqp`]: `Message` ↔ AMQP message (§5.6), with the
+//!   C2D forms [`c2d_message_to_amqp`] (hub) / [`c2d_message_from_amqp`] (device) and the
+//!   hub-side D2C parse [`d2c_message_from_amqp`].
+//! * [`d2c_address`], [`c2d_address`], [`twin_address`], [`methods_address`] and the hub-side
+//!   [`parse_link_address`] (§5.5).
+//! * CBS audiences: [`put_token_audience`], [`audience`], hub-side [`parse_audience`] (§5.4).
+//! * SASL PLAIN user names: [`plain_user_name`], [`parse_plain_user_name`] (§5.2).
 
 /// Application property carrying the C2D feedback request.
 pub const APP_PROP_ACK: &str = "iothub-ack";
@@ -25,3 +33,21 @@ pub const ANNOTATION_LOCK_TOKEN: &str = "x-opt-lock-token";
 pub const ANNOTATION_CONNECTION_DEVICE_ID: &str = "iothub-connection-device-id";
 /// Message annotation the hub adds on D2C: connecting module id.
 pub const ANNOTATION_CONNECTION_MODULE_ID: &str = "iothub-connection-module-id";
+#[cfg(feature = "amqp")]
+mod address;
+#[cfg(feature = "amqp")]
+mod mapping;
+
+#[cfg(feature = "amqp")]
+pub use address::{
+    audience, c2d_address, d2c_address, hub_name, is_cbs_address, methods_address, parse_audience,
+    parse_link_address, parse_plain_user_name, plain_policy_user_name, plain_user_name,
+    put_token_audience, twin_address, Audience, AudienceError, LinkAddress, LinkAddressError,
+    LinkKind, PlainUser, PlainUserError,
+};
+#[cfg(feature = "amqp")]
+pub use mapping::{
+    c2d_message_from_amqp, c2d_message_to_amqp, c2d_to, d2c_message_from_amqp,
+    delivery_tag_from_lock_token, lock_token_from_delivery_tag, message_from_amqp,
+    message_id_to_string, message_to_amqp, uuid_from_str, value_to_string, AmqpMappingError,
+};
