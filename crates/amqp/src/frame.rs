@@ -384,6 +384,7 @@ pub fn encode_transfer_frame<B: EncodeBuf>(
     message: &Message,
 ) -> Result<usize, EncodeError> {
     atomically(buf, |w| {
+        w.reserve_more(FRAME_HEADER_SIZE + 64 + message.size_hint());
         let start = begin_frame(w, 0, channel);
         transfer.enc(w)?;
         message.enc(w)?;

@@ -165,7 +165,16 @@ codec_impls! {
 
 impl Encode for Message {
     fn encode<B: EncodeBuf>(&self, buf: &mut B) -> Result<usize, EncodeError> {
-        write::atomically(buf, |w| write::Enc::enc(self, w))
+        write::atomically(buf, |w| {
+            w.reserve_more(self.size_hint());
+            write::Enc::enc(self, w)
+        })
+    }
+
+    fn to_bytes(&self) -> Result<Bytes, EncodeError> {
+        let mut v = alloc::vec::Vec::with_capacity(self.size_hint());
+        write::Enc::enc(self, &mut v)?;
+        Ok(Bytes::from(v))
     }
 }
 

@@ -209,6 +209,16 @@ pub struct Message {
 }
 
 impl Message {
+    /// A capacity guess for the encoding (payload plus room for the usual sections), so one
+    /// allocation usually suffices.
+    pub(crate) fn size_hint(&self) -> usize {
+        let body = match &self.body {
+            Body::Data(v) => v.iter().map(|d| d.len() + 8).sum(),
+            _ => 64,
+        };
+        body + 192
+    }
+
     /// A message with one data section and nothing else.
     #[must_use]
     pub fn with_data(bytes: impl Into<Bytes>) -> Self {
