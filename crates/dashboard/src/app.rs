@@ -106,6 +106,18 @@ fn Dashboard() -> Html {
                         let device = device.clone();
                         Callback::from(move |()| device.send_draft())
                     }}
+                    on_poll_now={{
+                        let device = device.clone();
+                        Callback::from(move |()| device.poll_now())
+                    }}
+                    on_set_polling={{
+                        let device = device.clone();
+                        Callback::from(move |run| device.set_polling(run))
+                    }}
+                    on_settle={{
+                        let device = device.clone();
+                        Callback::from(move |(id, op)| device.settle(id, op))
+                    }}
                 />
                 <CloudPane
                     support={hub.cloud_support()}
@@ -141,10 +153,11 @@ fn connect_callback(
                     .ok_or_else(|| format!("the hub does not list {id}")),
             },
         };
+        let protocol = device.state().protocol;
         let endpoint = hub
             .url
             .as_ref()
-            .map(|u| u.device_endpoint())
+            .map(|u| u.endpoint_for(protocol))
             .ok_or_else(|| "set a valid hub URL first".to_owned());
         match credentials {
             Ok(connection_string) => device.connect(connection_string, endpoint),

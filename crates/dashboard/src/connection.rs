@@ -5,20 +5,32 @@
 //! changes and received messages to the reducer through its dispatcher, and keeps the client
 //! where [`DeviceHandle::send_draft`] can reach it. The effect's teardown closes the client, so
 //! Disconnect, a new Connect, or unmounting all end the old connection the same way.
+//!
+//! For HTTPS a second task reads the poller's schedule a few times a second for the countdown
+//! (the reducer drops reports that change nothing), and the handle's `poll_now`,
+//! `set_polling` and `settle` call the client of the session that owns the message.
 
 use core::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use futures::stream::{self, StreamExt};
+use gloo_timers::future::TimeoutFuture;
 use hubwire_iothub::secret::Secret;
-use hubwire_web::{ConnectionStatus as ClientStatus, DeviceClient, DeviceOptions};
+use hubwire_web::{
+    ConnectionStatus as ClientStatus, DeviceClient, DeviceOptions, PollInfo, PollInterval,
+};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::format;
 use crate::state::device::{
-    ConnectionStatus, DeviceAction, DeviceState, InboxMessage, Protocol, SendOutcome, Session,
+    ConnectionStatus, DeviceAction, DeviceState, InboxMessage, PollChoice, PollView, Protocol,
+    SendOutcome, Session, SettleOp,
 };
+
+/// How often the countdown task reads the poller's schedule. The view shows whole seconds;
+/// reading more often than once a second keeps the shown value from lagging by up to a second.
+const POLL_VIEW_TICK_MS: u32 = 250;
 
 /// The live client of one session.
 struct ActiveClient {
@@ -71,6 +83,104 @@ impl DeviceHandle {
     /// Closes the connection.
     pub(crate) fn disconnect(&self) {
         self.state.dispatch(DeviceAction::Disconnect);
+    }
+
+    /// The live client, if it belongs to session `generation`.
+    fn client_of(&self, generation: u64) -> Option<DeviceClient> {
+        self.client
+            .borrow()
+            .as_ref()
+            .filter(|a| a.generation == generation)
+            .map(|a| a.client.clone())
+    }
+
+    /// HTTPS: polls for cloud-to-device messages now.
+    pub(crate) fn poll_now(&self) {
+        let Some(generation) = self.state.session.as_ref().map(|s| s.generation) else {
+            return;
+        };
+        let Some(client) = self.client_of(generation) else {
+            return self.state.dispatch(DeviceAction::PollNowFinished {
+                generation,
+                result: Err("not connected yet".into()),
+            });
+        };
+        self.state
+            .dispatch(DeviceAction::PollNowStarted { generation });
+        let dispatch = self.state.dispatcher();
+        spawn_local(async move {
+            let result = client.poll_now().await.map_err(|e| e.to_string());
+            dispatch.dispatch(DeviceAction::PollNowFinished { generation, result });
+        });
+    }
+
+    /// HTTPS: resumes (`true`) or pauses (`false`) scheduled polling.
+    pub(crate) fn set_polling(&self, run: bool) {
+        let Some(generation) = self.state.session.as_ref().map(|s| s.generation) else {
+            return;
+        };
+        let Some(client) = self.client_of(generation) else {
+            return;
+        };
+        let result = if run {
+            client.start_polling()
+        } else {
+            client.stop_polling()
+        };
+        match result {
+            // Show the new schedule at once rather than at the next tick.
+            Ok(()) => {
+                if let Some(info) = client.poll_info() {
+                    self.state.dispatch(DeviceAction::Poll {
+                        generation,
+                        view: poll_view(&info),
+                    });
+                }
+            }
+            Err(e) => self.state.dispatch(DeviceAction::PollCommandFailed {
+                generation,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Completes, abandons or rejects inbox entry `id` through the client that received it.
+    pub(crate) fn settle(&self, id: u64, op: SettleOp) {
+        let Some(entry) = self.state.inbox_entry(id) else {
+            return;
+        };
+        if !entry.settle.can_settle() {
+            return;
+        }
+        let failed = |reason: &str| DeviceAction::SettleFinished {
+            id,
+            op,
+            result: Err(reason.to_owned()),
+        };
+        let Some(token) = entry.message.lock_token.clone() else {
+            return self
+                .state
+                .dispatch(failed("the hub gave no lock token for this message"));
+        };
+        let Some(client) = self.client_of(entry.generation) else {
+            return self.state.dispatch(failed(
+                "the connection that received this message has ended",
+            ));
+        };
+        self.state.dispatch(DeviceAction::SettleStarted { id, op });
+        let dispatch = self.state.dispatcher();
+        spawn_local(async move {
+            let result = match op {
+                SettleOp::Complete => client.complete(&token).await,
+                SettleOp::Abandon => client.abandon(&token).await,
+                SettleOp::Reject => client.reject(&token).await,
+            };
+            dispatch.dispatch(DeviceAction::SettleFinished {
+                id,
+                op,
+                result: result.map_err(|e| e.to_string()),
+            });
+        });
     }
 
     /// Sends the composer's message through the live client.
@@ -172,17 +282,9 @@ async fn pump(
             dispatch.dispatch(DeviceAction::Client { generation, status });
         }
     };
-    let mut options =
-        match DeviceOptions::from_connection_string(session.connection_string.expose()) {
-            Ok(options) => options.with_endpoint(session.endpoint.clone()),
-            Err(e) => {
-                return report(ConnectionStatus::Failed {
-                    reason: e.to_string(),
-                })
-            }
-        };
-    options.protocol = match session.protocol {
-        Protocol::MqttWs => hubwire_web::Protocol::Mqtt,
+    let options = match client_options(&session) {
+        Ok(options) => options,
+        Err(reason) => return report(ConnectionStatus::Failed { reason }),
     };
     let client = match DeviceClient::connect(options).await {
         Ok(client) => client,
@@ -201,6 +303,14 @@ async fn pump(
         generation,
         client: client.clone(),
     });
+    if session.protocol.polls() {
+        spawn_local(report_polls(
+            client.clone(),
+            dispatch.clone(),
+            alive.clone(),
+            generation,
+        ));
+    }
 
     enum Input {
         Status(ClientStatus),
@@ -213,6 +323,7 @@ async fn pump(
                 let label = format::clock_label(js_sys::Date::now());
                 Input::Message(Box::new(InboxMessage::from_message(
                     received.message(),
+                    Some(received.lock_token().to_owned()),
                     label,
                 )))
             });
@@ -245,6 +356,57 @@ async fn pump(
     let mut slot = slot.borrow_mut();
     if slot.as_ref().is_some_and(|a| a.generation == generation) {
         *slot = None;
+    }
+}
+
+/// The client options for a session: credentials, endpoint, protocol and poll interval.
+fn client_options(session: &Session) -> Result<DeviceOptions, String> {
+    let options = DeviceOptions::from_connection_string(session.connection_string.expose())
+        .map_err(|e| e.to_string())?
+        .with_endpoint(session.endpoint.clone());
+    Ok(match session.protocol {
+        Protocol::MqttWs => options.with_protocol(hubwire_web::Protocol::Mqtt),
+        Protocol::Https => {
+            let interval = match session.poll {
+                Some(PollChoice::Development { secs }) => {
+                    PollInterval::development(secs).map_err(|e| e.to_string())?
+                }
+                Some(PollChoice::Production) | None => PollInterval::production(),
+            };
+            options
+                .with_protocol(hubwire_web::Protocol::Http)
+                .with_poll_interval(interval)
+        }
+    })
+}
+
+/// Reports the HTTPS poller's schedule to the reducer until the session ends.
+async fn report_polls(
+    client: DeviceClient,
+    dispatch: UseReducerDispatcher<DeviceState>,
+    alive: Rc<Cell<bool>>,
+    generation: u64,
+) {
+    while alive.get() && !client.status().is_terminal() {
+        if let Some(info) = client.poll_info() {
+            dispatch.dispatch(DeviceAction::Poll {
+                generation,
+                view: poll_view(&info),
+            });
+        }
+        TimeoutFuture::new(POLL_VIEW_TICK_MS).await;
+    }
+}
+
+fn poll_view(info: &PollInfo) -> PollView {
+    PollView {
+        interval_secs: info.interval.as_secs(),
+        development: info.development,
+        running: info.running,
+        polling: info.polling,
+        next_poll_in_secs: info.next_poll_in.map(PollView::countdown_secs),
+        cycles: info.cycles,
+        failures: info.consecutive_failures,
     }
 }
 

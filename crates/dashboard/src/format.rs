@@ -47,6 +47,26 @@ pub fn retry_in(ms: u64) -> String {
     format!("{} s", ms.div_ceil(1000))
 }
 
+/// A countdown in whole seconds: `4 s` under a minute, then `m:ss`, then `h:mm:ss`.
+pub fn countdown(secs: u64) -> String {
+    if secs < 60 {
+        format!("{secs} s")
+    } else if secs < 3600 {
+        format!("{}:{:02}", secs / 60, secs % 60)
+    } else {
+        format!("{}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+    }
+}
+
+/// A poll interval for display: `5 s`, `2 min`, `25 min`, `90 s`.
+pub fn interval(secs: u64) -> String {
+    if secs >= 60 && secs % 60 == 0 {
+        format!("{} min", secs / 60)
+    } else {
+        format!("{secs} s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +97,17 @@ mod tests {
         assert_eq!(retry_in(1), "1 s");
         assert_eq!(retry_in(4000), "4 s");
         assert_eq!(retry_in(4001), "5 s");
+    }
+
+    #[test]
+    fn countdowns_and_intervals_read_well() {
+        assert_eq!(countdown(0), "0 s");
+        assert_eq!(countdown(59), "59 s");
+        assert_eq!(countdown(60), "1:00");
+        assert_eq!(countdown(1499), "24:59");
+        assert_eq!(countdown(3725), "1:02:05");
+        assert_eq!(interval(5), "5 s");
+        assert_eq!(interval(90), "90 s");
+        assert_eq!(interval(1500), "25 min");
     }
 }

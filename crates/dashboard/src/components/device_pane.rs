@@ -1,17 +1,18 @@
-//! The device pane: identity and connection, D2C composer with results, C2D inbox.
+//! The device pane: identity, protocol and connection (with the HTTPS poller's countdown),
+//! D2C composer with results, C2D inbox with settlement.
 
 use std::rc::Rc;
 
 use hubwire_iothub::secret::Secret;
 use yew::prelude::*;
 
-use super::fields::{on_change, on_submit, on_text};
+use super::fields::{on_change, on_check, on_submit, on_text};
 use super::kv::KvList;
 use super::message_fields::MessageFields;
 use crate::format;
 use crate::state::device::{
-    ConnectionStatus, DeviceAction, DeviceState, InboxMessage, Protocol, SendOutcome, SendRecord,
-    Source,
+    ConnectionStatus, DeviceAction, DeviceState, InboxEntry, PollCommand, PollView, Protocol,
+    SendOutcome, SendRecord, SettleOp, SettleState, Settlement, Source, MAX_DEV_POLL_SECS,
 };
 use crate::state::hub::Load;
 use crate::types::DeviceInfo;
@@ -33,12 +34,19 @@ pub struct DevicePaneProps {
     pub on_disconnect: Callback<()>,
     /// Send the D2C draft.
     pub on_send: Callback<()>,
+    /// HTTPS: poll for cloud-to-device messages now.
+    pub on_poll_now: Callback<()>,
+    /// HTTPS: resume (`true`) or pause (`false`) scheduled polling.
+    pub on_set_polling: Callback<bool>,
+    /// Complete, abandon or reject an inbox entry (by its id).
+    pub on_settle: Callback<(u64, SettleOp)>,
 }
 
 /// The device pane.
 #[component]
 pub fn DevicePane(props: &DevicePaneProps) -> Html {
     let state = &props.state;
+    let current = state.session.as_ref().map(|s| s.generation);
     html! {
         <section class="pane" aria-labelledby="device-pane-title">
             <h2 id="device-pane-title" class="pane-title">
@@ -77,11 +85,12 @@ pub fn DevicePane(props: &DevicePaneProps) -> Html {
                         { "Clear" }
                     </button>
                 </div>
+                { settlement_note(state.protocol) }
                 if state.inbox.is_empty() {
                     <p class="muted">{ "No messages received yet." }</p>
                 } else {
                     <ol class="messages" aria-label="Received cloud-to-device messages">
-                        { for state.inbox.iter().map(inbox_row) }
+                        { for state.inbox.iter().map(|entry| inbox_row(entry, current, &props.on_settle)) }
                     </ol>
                 }
             </section>
@@ -174,6 +183,9 @@ fn ConnectionCard(props: &DevicePaneProps) -> Html {
                         </select>
                     </div>
                 </div>
+                if state.protocol.polls() {
+                    <PollSettings state={state.clone()} on_action={props.on_action.clone()} />
+                }
                 <div class="actions connect-actions">
                     <button type="submit" disabled={locked}>{ "Connect" }</button>
                     <button type="button" class="secondary" disabled={!locked}
@@ -182,6 +194,9 @@ fn ConnectionCard(props: &DevicePaneProps) -> Html {
                     </button>
                     { status_line(state) }
                 </div>
+                if state.session.as_ref().is_some_and(|s| s.protocol.polls()) {
+                    { poll_bar(state, &props.on_poll_now, &props.on_set_polling) }
+                }
             </form>
         </section>
     }
@@ -281,20 +296,257 @@ fn send_row(record: &SendRecord) -> Html {
     }
 }
 
-fn inbox_row(message: &InboxMessage) -> Html {
+/// The HTTPS poll interval form (locked while connected, like the protocol).
+#[derive(Properties, PartialEq, Clone)]
+struct PollSettingsProps {
+    state: Rc<DeviceState>,
+    on_action: Callback<DeviceAction>,
+}
+
+#[component]
+fn PollSettings(props: &PollSettingsProps) -> Html {
+    let setting = &props.state.poll_setting;
+    let locked = props.state.session.is_some();
+    let secs_input = {
+        let on_action = props.on_action.clone();
+        on_text(Callback::from(move |v| {
+            on_action.emit(DeviceAction::EditPollSecs(v))
+        }))
+    };
+    let production_change = {
+        let on_action = props.on_action.clone();
+        on_check(Callback::from(move |on| {
+            on_action.emit(DeviceAction::SetPollProduction(on))
+        }))
+    };
+    let invalid = !setting.production && setting.choice().is_err();
+    let hint = if setting.production {
+        "IoT Hub guidance: poll HTTPS at most every 25 minutes."
+    } else {
+        "Development setting for devhub: a real IoT hub throttles frequent HTTPS polls."
+    };
+    html! {
+        <div class="poll-settings">
+            <div class="field poll-secs">
+                <label for="poll-secs">{ "Poll every (s)" }</label>
+                <input id="poll-secs" type="number" min="1" max={MAX_DEV_POLL_SECS.to_string()}
+                    step="1" inputmode="numeric" disabled={locked || setting.production}
+                    aria-invalid={invalid.then_some("true")}
+                    value={setting.dev_secs.clone()} oninput={secs_input} />
+            </div>
+            <label class="checkbox" for="poll-production">
+                <input id="poll-production" type="checkbox" checked={setting.production}
+                    disabled={locked} onchange={production_change} />
+                { "Production interval (25 min)" }
+            </label>
+            <p class="muted hint">{ hint }</p>
+        </div>
+    }
+}
+
+/// The live poller: countdown to the next poll, Poll now, pause/resume, last result.
+fn poll_bar(
+    state: &DeviceState,
+    on_poll_now: &Callback<()>,
+    on_set_polling: &Callback<bool>,
+) -> Html {
+    let connected = matches!(state.status, ConnectionStatus::Connected);
+    let (class, text) = match (&state.status, &state.poll) {
+        (ConnectionStatus::Connecting, _) | (_, None) => ("chip pending", "first poll…".to_owned()),
+        (_, Some(PollView { polling: true, .. })) => ("chip pending", "polling…".to_owned()),
+        (_, Some(PollView { running: false, .. })) => ("chip warn", "polling paused".to_owned()),
+        (
+            _,
+            Some(PollView {
+                next_poll_in_secs: Some(secs),
+                ..
+            }),
+        ) => (
+            "chip ok",
+            format!("next poll in {}", format::countdown(*secs)),
+        ),
+        (_, Some(_)) => ("chip pending", "waiting…".to_owned()),
+    };
+    let schedule = state.poll.map(|p| {
+        let kind = if p.development {
+            "development"
+        } else {
+            "production"
+        };
+        let failures = if p.failures > 0 {
+            format!(" · {} failed", p.failures)
+        } else {
+            String::new()
+        };
+        format!(
+            "every {} ({kind}) · {} polls{failures}",
+            format::interval(p.interval_secs),
+            p.cycles
+        )
+    });
+    let running = state.poll.is_none_or(|p| p.running);
+    let polling_now = state.poll_command == PollCommand::PollingNow;
+    let (result_class, result) = match &state.poll_command {
+        PollCommand::Idle => ("muted", String::new()),
+        PollCommand::PollingNow => ("muted", "polling now…".to_owned()),
+        PollCommand::Polled { received: 0 } => ("muted", "no messages waiting".to_owned()),
+        PollCommand::Polled { received: 1 } => ("ok-text", "received 1 message".to_owned()),
+        PollCommand::Polled { received } => ("ok-text", format!("received {received} messages")),
+        PollCommand::Failed(reason) => ("error", format!("failed: {reason}")),
+    };
+    html! {
+        <div class="poll-bar" role="group" aria-label="HTTPS polling">
+            <span id="poll-countdown" class={class}>{ text }</span>
+            <button type="button" id="poll-now" class="small" disabled={!connected || polling_now}
+                onclick={on_poll_now.reform(|_: MouseEvent| ())}>
+                { "Poll now" }
+            </button>
+            <button type="button" id="poll-toggle" class="secondary small" disabled={!connected}
+                onclick={on_set_polling.reform(move |_: MouseEvent| !running)}>
+                { if running { "Pause polling" } else { "Resume polling" } }
+            </button>
+            if let Some(schedule) = schedule {
+                <span class="muted poll-schedule">{ schedule }</span>
+            }
+            <span id="poll-result" class={classes!("poll-result", result_class)} role="status"
+                aria-live="polite">{ result }</span>
+        </div>
+    }
+}
+
+/// What settling means on the chosen protocol.
+fn settlement_note(protocol: Protocol) -> Html {
+    match protocol.settlement() {
+        Settlement::OnReceipt => html! {
+            <p class="note" role="note">
+                { format!("{} completes each message on arrival: the client acknowledges it (PUBACK), so there is nothing left to settle. Abandon and reject need HTTPS.", protocol.short_label()) }
+            </p>
+        },
+        Settlement::Explicit => html! {
+            <p class="note" role="note">
+                { "A received message stays locked for this device until it is completed, abandoned (delivered again) or rejected (dead-lettered). A lock that is not settled runs out after about a minute." }
+            </p>
+        },
+    }
+}
+
+fn settle_chip(settle: &SettleState) -> (&'static str, String, &'static str) {
+    match settle {
+        SettleState::CompletedOnReceipt => (
+            "chip ok",
+            "completed on arrival".to_owned(),
+            "MQTT: the client's PUBACK on receipt completed it",
+        ),
+        SettleState::Locked => ("chip pending", "locked".to_owned(), "waiting to be settled"),
+        SettleState::Settling(op) => ("chip pending", format!("{}…", op.doing()), ""),
+        SettleState::Settled(SettleOp::Complete) => ("chip ok", "completed".to_owned(), ""),
+        SettleState::Settled(SettleOp::Abandon) => (
+            "chip warn",
+            "abandoned".to_owned(),
+            "the hub delivers it again with a higher delivery count",
+        ),
+        SettleState::Settled(SettleOp::Reject) => (
+            "chip bad",
+            "rejected".to_owned(),
+            "dead-lettered by the hub",
+        ),
+        SettleState::Failed { op, .. } => (
+            "chip bad",
+            format!("{} failed", op.label().to_lowercase()),
+            "",
+        ),
+        SettleState::Redelivered => (
+            "chip",
+            "delivered again".to_owned(),
+            "its lock ran out and the hub delivered it again: settle the newer copy",
+        ),
+        SettleState::Unsettled => (
+            "chip warn",
+            "not settled".to_owned(),
+            "the connection ended first; the hub delivers it again",
+        ),
+    }
+}
+
+fn inbox_row(
+    entry: &InboxEntry,
+    current: Option<u64>,
+    on_settle: &Callback<(u64, SettleOp)>,
+) -> Html {
+    let message = &entry.message;
     let system: Vec<(String, String)> = message
         .system
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
         .collect();
+    let mut delivery: Vec<(String, String)> = Vec::new();
+    if let Some(d) = &message.delivery {
+        delivery.push(("sequenceNumber".into(), d.sequence_number.to_string()));
+        delivery.push(("deliveryCount".into(), d.delivery_count.to_string()));
+    }
+    if let Some(token) = &message.lock_token {
+        delivery.push(("lockToken".into(), token.clone()));
+    }
+    if let Some(t) = message
+        .delivery
+        .as_ref()
+        .and_then(|d| d.enqueued_time.as_ref())
+    {
+        delivery.push(("enqueuedTime".into(), t.clone()));
+    }
+    let (chip_class, chip_text, chip_title) = settle_chip(&entry.settle);
+    let explicit = entry.protocol.settlement() == Settlement::Explicit;
+    let settling = matches!(entry.settle, SettleState::Settling(_));
+    let show_buttons = explicit && (entry.settle.can_settle() || settling);
+    let usable = entry.settle.can_settle() && current == Some(entry.generation);
+    let id = entry.id;
     html! {
-        <li class="message">
+        <li class={classes!("message", format!("settle-{}", settle_name(&entry.settle)))} key={id}>
             <div class="message-head">
                 <time>{ &message.received_at }</time>
+                <span class="muted">{ entry.protocol.short_label() }</span>
+                <span class={chip_class} title={chip_title}>{ chip_text }</span>
             </div>
             <pre class={classes!("body", (!message.body_is_text).then_some("binary"))}>{ &message.body }</pre>
             <KvList pairs={message.properties.clone()} label="Application properties" />
+            <KvList pairs={delivery} label="Delivery" class="delivery" />
             <KvList pairs={system} label="System properties" class="system" />
+            if show_buttons {
+                <div class="settle-actions" role="group" aria-label="Settle this message">
+                    { for SettleOp::ALL.iter().map(|op| {
+                        let op = *op;
+                        let class = match op {
+                            SettleOp::Complete => classes!("small"),
+                            SettleOp::Abandon => classes!("secondary", "small"),
+                            SettleOp::Reject => classes!("secondary", "small", "danger"),
+                        };
+                        html! {
+                            <button type="button" class={class} disabled={!usable}
+                                onclick={on_settle.reform(move |_: MouseEvent| (id, op))}>
+                                { op.label() }
+                            </button>
+                        }
+                    }) }
+                </div>
+            }
+            if let SettleState::Failed { op, reason } = &entry.settle {
+                <p class="error" role="alert">{ format!("{} failed: {reason}", op.label()) }</p>
+            }
         </li>
+    }
+}
+
+/// A stable name per settlement state, for styling and tests.
+fn settle_name(settle: &SettleState) -> &'static str {
+    match settle {
+        SettleState::CompletedOnReceipt => "on-receipt",
+        SettleState::Locked => "locked",
+        SettleState::Settling(_) => "settling",
+        SettleState::Settled(SettleOp::Complete) => "completed",
+        SettleState::Settled(SettleOp::Abandon) => "abandoned",
+        SettleState::Settled(SettleOp::Reject) => "rejected",
+        SettleState::Failed { .. } => "failed",
+        SettleState::Redelivered => "redelivered",
+        SettleState::Unsettled => "unsettled",
     }
 }

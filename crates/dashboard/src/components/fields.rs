@@ -41,3 +41,12 @@ pub(crate) fn on_submit(callback: Callback<()>) -> Callback<SubmitEvent> {
         callback.emit(());
     })
 }
+
+/// `onchange` handler for a checkbox that forwards whether it is checked.
+pub(crate) fn on_check(callback: Callback<bool>) -> Callback<Event> {
+    Callback::from(move |event: Event| {
+        if let Some(input) = event.target_dyn_into::<HtmlInputElement>() {
+            callback.emit(input.checked());
+        }
+    })
+}

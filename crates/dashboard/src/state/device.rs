@@ -1,7 +1,9 @@
-//! The device pane: which identity to connect as, the connection's status, the D2C composer
-//! with its send results, and the C2D inbox.
+//! The device pane: which identity to connect as and over which protocol, the connection's
+//! status (with the HTTPS poller's countdown), the D2C composer with its send results, and the
+//! C2D inbox with each message's settlement.
 
 use core::fmt;
+use core::time::Duration;
 use std::rc::Rc;
 
 use hubwire_iothub::message::Message;
@@ -15,24 +17,44 @@ use super::draft::{Draft, DraftEdit, JSON};
 pub const MAX_SENDS: usize = 20;
 /// How many received C2D messages the inbox keeps.
 pub const MAX_INBOX: usize = 100;
+/// The HTTPS poll interval the dashboard starts with: a development setting, since the
+/// dashboard is a development tool and usually talks to devhub.
+pub const DEFAULT_DEV_POLL_SECS: u64 = 5;
+/// The longest development interval; from here on the production rule applies.
+pub const MAX_DEV_POLL_SECS: u64 = 1499;
+/// The production interval (IoT Hub guidance: poll HTTPS at most every 25 minutes).
+pub const PRODUCTION_POLL_SECS: u64 = 25 * 60;
 
-/// Device transport. Only MQTT over WebSocket exists today; AMQP and HTTPS join later, which is
-/// why this is an enum and the view renders whatever [`Protocol::AVAILABLE`] lists.
+/// Device transport. The view offers whatever [`Protocol::AVAILABLE`] lists; each variant says
+/// how received messages are settled and whether the client polls.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Protocol {
     /// MQTT 3.1.1 over WebSocket.
     #[default]
     MqttWs,
+    /// The HTTPS device API; cloud-to-device messages are polled.
+    Https,
+}
+
+/// How a protocol settles received cloud-to-device messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settlement {
+    /// Completed when the client acknowledges it on arrival (MQTT PUBACK): nothing is left to
+    /// settle, and abandon or reject do not exist.
+    OnReceipt,
+    /// Locked for the device until it completes, abandons or rejects it (HTTPS, AMQP).
+    Explicit,
 }
 
 impl Protocol {
     /// Protocols the dashboard can use now, in display order.
-    pub const AVAILABLE: &'static [Self] = &[Self::MqttWs];
+    pub const AVAILABLE: &'static [Self] = &[Self::MqttWs, Self::Https];
 
     /// Stable identifier (form values).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::MqttWs => "mqtt-ws",
+            Self::Https => "https",
         }
     }
 
@@ -40,6 +62,7 @@ impl Protocol {
     pub fn label(self) -> &'static str {
         match self {
             Self::MqttWs => "MQTT over WebSocket",
+            Self::Https => "HTTPS (polling)",
         }
     }
 
@@ -47,12 +70,82 @@ impl Protocol {
     pub fn short_label(self) -> &'static str {
         match self {
             Self::MqttWs => "MQTT/WS",
+            Self::Https => "HTTPS (poll)",
         }
+    }
+
+    /// How received messages are settled.
+    pub fn settlement(self) -> Settlement {
+        match self {
+            Self::MqttWs => Settlement::OnReceipt,
+            Self::Https => Settlement::Explicit,
+        }
+    }
+
+    /// Whether cloud-to-device messages are fetched by polling (and the poll interval applies).
+    pub fn polls(self) -> bool {
+        matches!(self, Self::Https)
     }
 
     /// Inverse of [`Protocol::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
         Self::AVAILABLE.iter().copied().find(|p| p.as_str() == s)
+    }
+}
+
+/// The HTTPS poll interval a session uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PollChoice {
+    /// A development interval of this many seconds (1 to [`MAX_DEV_POLL_SECS`]).
+    Development {
+        /// Seconds between the end of one poll and the start of the next.
+        secs: u64,
+    },
+    /// The production interval, [`PRODUCTION_POLL_SECS`].
+    Production,
+}
+
+impl PollChoice {
+    /// Seconds between polls.
+    pub fn secs(self) -> u64 {
+        match self {
+            Self::Development { secs } => secs,
+            Self::Production => PRODUCTION_POLL_SECS,
+        }
+    }
+}
+
+/// The poll-interval form: what was typed, and whether the production interval is chosen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PollSetting {
+    /// The development interval in seconds, as typed.
+    pub dev_secs: String,
+    /// Use the production interval instead of `dev_secs`.
+    pub production: bool,
+}
+
+impl Default for PollSetting {
+    fn default() -> Self {
+        Self {
+            dev_secs: DEFAULT_DEV_POLL_SECS.to_string(),
+            production: false,
+        }
+    }
+}
+
+impl PollSetting {
+    /// The chosen interval, or why the typed one cannot be used.
+    pub fn choice(&self) -> Result<PollChoice, String> {
+        if self.production {
+            return Ok(PollChoice::Production);
+        }
+        let typed = self.dev_secs.trim();
+        match typed.parse::<u64>() {
+            Ok(secs @ 1..=MAX_DEV_POLL_SECS) => Ok(PollChoice::Development { secs }),
+            _ => Err(format!(
+                "poll interval: enter whole seconds from 1 to {MAX_DEV_POLL_SECS}, or choose the production interval (got “{typed}”)"
+            )),
+        }
     }
 }
 
@@ -72,11 +165,11 @@ pub enum ConnectionStatus {
     /// No connection and none wanted.
     #[default]
     Disconnected,
-    /// Opening the first connection.
+    /// Opening the first connection (HTTPS: the first poll).
     Connecting,
-    /// Connected (MQTT CONNACK accepted).
+    /// Connected (MQTT CONNACK accepted; HTTPS: the hub answers the polls).
     Connected,
-    /// Lost the connection; the client tries again.
+    /// Lost the connection (HTTPS: a poll failed); the client tries again.
     Reconnecting {
         /// Attempt number (1 = first retry).
         attempt: u32,
@@ -112,10 +205,12 @@ pub struct Session {
     pub device_id: String,
     /// Full connection string; never printed.
     pub connection_string: Secret,
-    /// WebSocket endpoint to dial (the hub URL's listener), overriding the string's host.
+    /// Endpoint to dial (the hub URL's listener for the protocol), overriding the string's host.
     pub endpoint: String,
     /// Transport.
     pub protocol: Protocol,
+    /// Poll interval, for protocols that poll.
+    pub poll: Option<PollChoice>,
 }
 
 impl fmt::Debug for Session {
@@ -125,8 +220,55 @@ impl fmt::Debug for Session {
             .field("device_id", &self.device_id)
             .field("endpoint", &self.endpoint)
             .field("protocol", &self.protocol)
+            .field("poll", &self.poll)
             .finish_non_exhaustive()
     }
+}
+
+/// What the HTTPS poller is doing, as the countdown shows it. The countdown is kept in whole
+/// seconds so the frequent reports from the provider change the state (and re-render) only
+/// once a second.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PollView {
+    /// Configured interval in whole seconds.
+    pub interval_secs: u64,
+    /// Whether the interval is the development setting.
+    pub development: bool,
+    /// Whether scheduled polling is on.
+    pub running: bool,
+    /// Whether a poll is in progress.
+    pub polling: bool,
+    /// Seconds until the next scheduled poll (rounded up); `None` while polling or paused.
+    pub next_poll_in_secs: Option<u64>,
+    /// Completed polls.
+    pub cycles: u64,
+    /// Failed polls since the last good one.
+    pub failures: u32,
+}
+
+impl PollView {
+    /// Whole seconds for a countdown: rounded up, so "1 s" shows until the poll starts.
+    pub fn countdown_secs(remaining: Duration) -> u64 {
+        let millis = u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX);
+        millis.div_ceil(1000)
+    }
+}
+
+/// The last poll-control request the user made (Poll now, pause, resume).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum PollCommand {
+    /// None yet in this session.
+    #[default]
+    Idle,
+    /// Poll now is running.
+    PollingNow,
+    /// Poll now finished.
+    Polled {
+        /// Messages that poll received.
+        received: usize,
+    },
+    /// A request failed.
+    Failed(String),
 }
 
 /// How one D2C send ended.
@@ -134,7 +276,7 @@ impl fmt::Debug for Session {
 pub enum SendOutcome {
     /// Waiting for the hub's acknowledgement.
     Pending,
-    /// Acknowledged by the hub (MQTT PUBACK).
+    /// Acknowledged by the hub (MQTT PUBACK, HTTPS 204).
     Acked {
         /// Time from send to acknowledgement.
         latency_ms: f64,
@@ -158,6 +300,17 @@ pub struct SendRecord {
     pub outcome: SendOutcome,
 }
 
+/// The hub's delivery facts of a received message (HTTPS and AMQP carry them; MQTT does not).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// Queue sequence number.
+    pub sequence_number: u64,
+    /// Deliveries before this one (abandons).
+    pub delivery_count: u32,
+    /// When the hub enqueued the message (RFC 3339), if it said.
+    pub enqueued_time: Option<String>,
+}
+
 /// A received C2D message, flattened for display.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InboxMessage {
@@ -171,11 +324,20 @@ pub struct InboxMessage {
     pub properties: Vec<(String, String)>,
     /// Time of arrival, `HH:MM:SS` UTC.
     pub received_at: String,
+    /// Sequence number and delivery count, when the protocol carries them.
+    pub delivery: Option<Delivery>,
+    /// The token that settles the message (HTTPS ETag, AMQP lock token).
+    pub lock_token: Option<String>,
 }
 
 impl InboxMessage {
-    /// Flattens a received message; `received_at` is the caller's clock label.
-    pub fn from_message(message: &Message, received_at: String) -> Self {
+    /// Flattens a received message; `lock_token` is what the client settles it with and
+    /// `received_at` is the caller's clock label.
+    pub fn from_message(
+        message: &Message,
+        lock_token: Option<String>,
+        received_at: String,
+    ) -> Self {
         let (body, body_is_text) = match message.body_str() {
             Some(text) => (text.to_owned(), true),
             None => (
@@ -194,10 +356,13 @@ impl InboxMessage {
         push("contentType", &message.content_type);
         push("contentEncoding", &message.content_encoding);
         push("userId", &message.user_id);
-        if let Some(received) = &message.received {
-            system.push(("sequenceNumber", received.sequence_number.to_string()));
-            system.push(("deliveryCount", received.delivery_count.to_string()));
-        }
+        let delivery = message.received.as_ref().map(|received| Delivery {
+            sequence_number: received.sequence_number,
+            delivery_count: received.delivery_count,
+            enqueued_time: received.enqueued_time.map(|t| t.to_rfc3339_millis()),
+        });
+        let lock_token =
+            lock_token.or_else(|| message.received.as_ref().and_then(|r| r.lock_token.clone()));
         Self {
             body,
             body_is_text,
@@ -208,8 +373,99 @@ impl InboxMessage {
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
             received_at,
+            delivery,
+            lock_token: lock_token.filter(|t| !t.is_empty()),
         }
     }
+}
+
+/// A settlement the device can send for a locked message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SettleOp {
+    /// Done with it: the hub deletes it (positive feedback if requested).
+    Complete,
+    /// Give it back: the hub delivers it again with the delivery count raised.
+    Abandon,
+    /// Refuse it: the hub dead-letters it (negative feedback if requested).
+    Reject,
+}
+
+impl SettleOp {
+    /// All operations, in button order.
+    pub const ALL: [Self; 3] = [Self::Complete, Self::Abandon, Self::Reject];
+
+    /// Button label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Complete => "Complete",
+            Self::Abandon => "Abandon",
+            Self::Reject => "Reject",
+        }
+    }
+
+    /// Past tense for the settled state.
+    pub fn done(self) -> &'static str {
+        match self {
+            Self::Complete => "completed",
+            Self::Abandon => "abandoned",
+            Self::Reject => "rejected",
+        }
+    }
+
+    /// Present participle while the request runs.
+    pub fn doing(self) -> &'static str {
+        match self {
+            Self::Complete => "completing",
+            Self::Abandon => "abandoning",
+            Self::Reject => "rejecting",
+        }
+    }
+}
+
+/// Where a received message stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SettleState {
+    /// The protocol completed it on arrival (MQTT PUBACK); there is nothing to settle.
+    CompletedOnReceipt,
+    /// Locked for this device, waiting to be settled.
+    Locked,
+    /// A settle request is in flight.
+    Settling(SettleOp),
+    /// Settled by this device.
+    Settled(SettleOp),
+    /// The settle request failed; the message may be settled again (the lock may be gone).
+    Failed {
+        /// What was tried.
+        op: SettleOp,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The hub delivered the same message again (its lock ran out): settle the newer copy.
+    Redelivered,
+    /// The connection that held the lock ended first; the hub delivers the message again.
+    Unsettled,
+}
+
+impl SettleState {
+    /// Whether complete / abandon / reject may be sent now.
+    pub fn can_settle(&self) -> bool {
+        matches!(self, Self::Locked | Self::Failed { .. })
+    }
+}
+
+/// A message in the inbox: what arrived, on which session, and its settlement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboxEntry {
+    /// Local id, unique in this page.
+    pub id: u64,
+    /// Session that received it (only its client can settle it).
+    pub generation: u64,
+    /// Protocol it arrived on.
+    pub protocol: Protocol,
+    /// The message.
+    pub message: InboxMessage,
+    /// Settlement.
+    pub settle: SettleState,
 }
 
 /// Everything the device pane shows.
@@ -223,11 +479,17 @@ pub struct DeviceState {
     pub pasted: Secret,
     /// Chosen transport.
     pub protocol: Protocol,
+    /// HTTPS poll interval form.
+    pub poll_setting: PollSetting,
     /// Connection status.
     pub status: ConnectionStatus,
     /// The connection currently wanted, if any.
     pub session: Option<Session>,
     next_generation: u64,
+    /// The poller of the current session (HTTPS), once it has reported.
+    pub poll: Option<PollView>,
+    /// The last poll-control request of the current session.
+    pub poll_command: PollCommand,
     /// D2C composer.
     pub draft: Draft,
     /// Why the last Send was refused before reaching the client.
@@ -235,7 +497,8 @@ pub struct DeviceState {
     /// D2C sends, newest first.
     pub sends: Vec<SendRecord>,
     /// Received C2D messages, newest first.
-    pub inbox: Vec<InboxMessage>,
+    pub inbox: Vec<InboxEntry>,
+    next_inbox_id: u64,
 }
 
 impl Default for DeviceState {
@@ -245,13 +508,17 @@ impl Default for DeviceState {
             demo_device: None,
             pasted: Secret::new(""),
             protocol: Protocol::default(),
+            poll_setting: PollSetting::default(),
             status: ConnectionStatus::default(),
             session: None,
             next_generation: 1,
+            poll: None,
+            poll_command: PollCommand::Idle,
             draft: Draft::new(r#"{"temperature": 21.5, "humidity": 40}"#, JSON),
             draft_error: None,
             sends: Vec::new(),
             inbox: Vec::new(),
+            next_inbox_id: 1,
         }
     }
 }
@@ -267,11 +534,15 @@ pub enum DeviceAction {
     EditPasted(Secret),
     /// Choose the transport.
     SetProtocol(Protocol),
+    /// Edit the development poll interval (seconds, as typed).
+    EditPollSecs(String),
+    /// Choose the production poll interval (or go back to the development one).
+    SetPollProduction(bool),
     /// Start a connection with these credentials to this endpoint (replaces any current one).
     Connect {
         /// Connection string to use.
         connection_string: Secret,
-        /// WebSocket endpoint, or why there is none (bad hub URL).
+        /// Endpoint for the chosen protocol, or why there is none (bad hub URL).
         endpoint: Result<String, String>,
     },
     /// Connect could not even start (no device chosen, no hub URL): say why.
@@ -284,6 +555,32 @@ pub enum DeviceAction {
         generation: u64,
         /// New status.
         status: ConnectionStatus,
+    },
+    /// The poller of session `generation` as it is now (sent several times a second).
+    Poll {
+        /// Session the report belongs to.
+        generation: u64,
+        /// Poller state.
+        view: PollView,
+    },
+    /// Poll now was handed to the client of session `generation`.
+    PollNowStarted {
+        /// Session.
+        generation: u64,
+    },
+    /// Poll now finished: messages received, or why it failed.
+    PollNowFinished {
+        /// Session.
+        generation: u64,
+        /// Result.
+        result: Result<usize, String>,
+    },
+    /// Pausing or resuming the poller failed.
+    PollCommandFailed {
+        /// Session.
+        generation: u64,
+        /// Why.
+        reason: String,
     },
     /// Edit the D2C composer.
     Draft(DraftEdit),
@@ -312,6 +609,22 @@ pub enum DeviceAction {
         /// The message.
         message: InboxMessage,
     },
+    /// A settle request for inbox entry `id` was handed to the client.
+    SettleStarted {
+        /// Inbox entry.
+        id: u64,
+        /// Operation.
+        op: SettleOp,
+    },
+    /// A settle request finished.
+    SettleFinished {
+        /// Inbox entry.
+        id: u64,
+        /// Operation.
+        op: SettleOp,
+        /// Result.
+        result: Result<(), String>,
+    },
     /// Empty the inbox.
     ClearInbox,
 }
@@ -324,16 +637,20 @@ impl DeviceState {
             DeviceAction::SelectDemo(id) => self.demo_device = id,
             DeviceAction::EditPasted(text) => self.pasted = text,
             DeviceAction::SetProtocol(protocol) => self.protocol = protocol,
+            DeviceAction::EditPollSecs(secs) => self.poll_setting.dev_secs = secs,
+            DeviceAction::SetPollProduction(production) => {
+                self.poll_setting.production = production;
+            }
             DeviceAction::Connect {
                 connection_string,
                 endpoint,
             } => self.connect(connection_string, endpoint),
             DeviceAction::ConnectRejected(reason) => {
-                self.session = None;
+                self.end_session();
                 self.status = ConnectionStatus::Failed { reason };
             }
             DeviceAction::Disconnect => {
-                self.session = None;
+                self.end_session();
                 self.status = ConnectionStatus::Disconnected;
             }
             DeviceAction::Client { generation, status } => {
@@ -346,9 +663,32 @@ impl DeviceState {
                     status,
                     ConnectionStatus::Failed { .. } | ConnectionStatus::Disconnected
                 ) {
-                    self.session = None;
+                    self.end_session();
                 }
                 self.status = status;
+            }
+            DeviceAction::Poll { generation, view } => {
+                if self.current_generation() == Some(generation) {
+                    self.poll = Some(view);
+                }
+            }
+            DeviceAction::PollNowStarted { generation } => {
+                if self.current_generation() == Some(generation) {
+                    self.poll_command = PollCommand::PollingNow;
+                }
+            }
+            DeviceAction::PollNowFinished { generation, result } => {
+                if self.current_generation() == Some(generation) {
+                    self.poll_command = match result {
+                        Ok(received) => PollCommand::Polled { received },
+                        Err(reason) => PollCommand::Failed(reason),
+                    };
+                }
+            }
+            DeviceAction::PollCommandFailed { generation, reason } => {
+                if self.current_generation() == Some(generation) {
+                    self.poll_command = PollCommand::Failed(reason);
+                }
             }
             DeviceAction::Draft(edit) => {
                 self.draft.apply(edit);
@@ -380,23 +720,90 @@ impl DeviceState {
             DeviceAction::Received {
                 generation,
                 message,
-            } => {
-                if self.current_generation() == Some(generation) {
-                    self.inbox.insert(0, message);
-                    self.inbox.truncate(MAX_INBOX);
+            } => self.receive(generation, message),
+            DeviceAction::SettleStarted { id, op } => {
+                if let Some(entry) = self.inbox.iter_mut().find(|e| e.id == id) {
+                    if entry.settle.can_settle() {
+                        entry.settle = SettleState::Settling(op);
+                    }
+                }
+            }
+            DeviceAction::SettleFinished { id, op, result } => {
+                if let Some(entry) = self.inbox.iter_mut().find(|e| e.id == id) {
+                    entry.settle = match result {
+                        Ok(()) => SettleState::Settled(op),
+                        Err(reason) => SettleState::Failed { op, reason },
+                    };
                 }
             }
             DeviceAction::ClearInbox => self.inbox.clear(),
         }
     }
 
+    /// The inbox entry with this id.
+    pub fn inbox_entry(&self, id: u64) -> Option<&InboxEntry> {
+        self.inbox.iter().find(|e| e.id == id)
+    }
+
     fn current_generation(&self) -> Option<u64> {
         self.session.as_ref().map(|s| s.generation)
     }
 
+    /// Forgets the current session and what only it could do: its poller, and the locks of
+    /// the messages it received but did not settle.
+    fn end_session(&mut self) {
+        if let Some(ended) = self.session.take() {
+            for entry in &mut self.inbox {
+                if entry.generation == ended.generation && entry.settle == SettleState::Locked {
+                    entry.settle = SettleState::Unsettled;
+                }
+            }
+        }
+        self.poll = None;
+        self.poll_command = PollCommand::Idle;
+    }
+
+    fn receive(&mut self, generation: u64, mut message: InboxMessage) {
+        let Some(session) = self.session.as_ref().filter(|s| s.generation == generation) else {
+            return;
+        };
+        let protocol = session.protocol;
+        let settle = match protocol.settlement() {
+            Settlement::OnReceipt => {
+                // The token is client-local bookkeeping there, nothing the user can use.
+                message.lock_token = None;
+                SettleState::CompletedOnReceipt
+            }
+            Settlement::Explicit => SettleState::Locked,
+        };
+        // The same message again in this session: its earlier lock has run out.
+        if let Some(seq) = message.delivery.as_ref().map(|d| d.sequence_number) {
+            for entry in &mut self.inbox {
+                let same = entry.generation == generation
+                    && entry.message.delivery.as_ref().map(|d| d.sequence_number) == Some(seq);
+                if same && entry.settle.can_settle() {
+                    entry.settle = SettleState::Redelivered;
+                }
+            }
+        }
+        let id = self.next_inbox_id;
+        self.next_inbox_id += 1;
+        self.inbox.insert(
+            0,
+            InboxEntry {
+                id,
+                generation,
+                protocol,
+                message,
+                settle,
+            },
+        );
+        self.inbox.truncate(MAX_INBOX);
+    }
+
     fn connect(&mut self, connection_string: Secret, endpoint: Result<String, String>) {
         // Any earlier connection ends here, whether or not the new one can start.
-        self.session = None;
+        self.end_session();
         let endpoint = match endpoint {
             Ok(endpoint) => endpoint,
             Err(reason) => {
@@ -419,6 +826,17 @@ impl DeviceState {
             };
             return;
         }
+        let poll = if self.protocol.polls() {
+            match self.poll_setting.choice() {
+                Ok(choice) => Some(choice),
+                Err(reason) => {
+                    self.status = ConnectionStatus::Failed { reason };
+                    return;
+                }
+            }
+        } else {
+            None
+        };
         let generation = self.next_generation;
         self.next_generation += 1;
         self.session = Some(Session {
@@ -427,6 +845,7 @@ impl DeviceState {
             connection_string: Secret::new(connection_string.expose().trim()),
             endpoint,
             protocol: self.protocol,
+            poll,
         });
         self.status = ConnectionStatus::Connecting;
     }
@@ -436,6 +855,13 @@ impl Reducible for DeviceState {
     type Action = DeviceAction;
 
     fn reduce(self: Rc<Self>, action: DeviceAction) -> Rc<Self> {
+        // Poller reports arrive several times a second; one that changes nothing must not
+        // re-render the pane (Yew skips the render when the same Rc comes back).
+        if let DeviceAction::Poll { generation, view } = &action {
+            if self.current_generation() != Some(*generation) || self.poll == Some(*view) {
+                return self;
+            }
+        }
         let mut next = Rc::unwrap_or_clone(self);
         next.apply(action);
         Rc::new(next)
@@ -449,6 +875,7 @@ mod tests {
 
     const GOOD: &str = "HostName=localhost;DeviceId=demo-device-1;SharedAccessKey=c2VjcmV0a2V5";
     const ENDPOINT: &str = "ws://127.0.0.1:8090/$iothub/websocket";
+    const HTTP_ENDPOINT: &str = "http://127.0.0.1:8090";
 
     fn connected() -> DeviceState {
         let mut state = DeviceState::default();
@@ -459,6 +886,50 @@ mod tests {
         state
     }
 
+    fn connected_https() -> DeviceState {
+        let mut state = DeviceState::default();
+        state.apply(DeviceAction::SetProtocol(Protocol::Https));
+        state.apply(DeviceAction::Connect {
+            connection_string: Secret::new(GOOD),
+            endpoint: Ok(HTTP_ENDPOINT.into()),
+        });
+        let generation = generation(&state);
+        state.apply(DeviceAction::Client {
+            generation,
+            status: ConnectionStatus::Connected,
+        });
+        state
+    }
+
+    fn generation(state: &DeviceState) -> u64 {
+        state.session.as_ref().map(|s| s.generation).unwrap()
+    }
+
+    /// An HTTPS delivery as the client hands it over.
+    fn https_message(seq: u64, delivery_count: u32, token: &str) -> InboxMessage {
+        let message = Message::new("turn on")
+            .with_message_id("c2d-1")
+            .with_received(ReceivedInfo::new(
+                delivery_count,
+                seq,
+                None,
+                Some(token.into()),
+            ));
+        InboxMessage::from_message(&message, Some(token.into()), "12:00:01".into())
+    }
+
+    fn poll_view(next_poll_in_secs: Option<u64>) -> PollView {
+        PollView {
+            interval_secs: 5,
+            development: true,
+            running: true,
+            polling: next_poll_in_secs.is_none(),
+            next_poll_in_secs,
+            cycles: 1,
+            failures: 0,
+        }
+    }
+
     #[test]
     fn connect_opens_a_session_and_reports_connecting() {
         let state = connected();
@@ -466,6 +937,7 @@ mod tests {
         assert_eq!(session.device_id, "demo-device-1");
         assert_eq!(session.endpoint, ENDPOINT);
         assert_eq!(session.protocol, Protocol::MqttWs);
+        assert_eq!(session.poll, None, "MQTT does not poll");
         assert_eq!(state.status, ConnectionStatus::Connecting);
         // The key never shows in Debug output of the state.
         let debug = format!("{state:?}");
@@ -475,13 +947,12 @@ mod tests {
     #[test]
     fn each_connect_gets_a_new_generation() {
         let mut state = connected();
-        let first = state.session.as_ref().unwrap().generation;
+        let first = generation(&state);
         state.apply(DeviceAction::Connect {
             connection_string: Secret::new(GOOD),
             endpoint: Ok(ENDPOINT.into()),
         });
-        let second = state.session.as_ref().unwrap().generation;
-        assert!(second > first);
+        assert!(generation(&state) > first);
     }
 
     #[test]
@@ -519,7 +990,7 @@ mod tests {
     #[test]
     fn client_reports_for_old_sessions_are_ignored() {
         let mut state = connected();
-        let old = state.session.as_ref().unwrap().generation;
+        let old = generation(&state);
         state.apply(DeviceAction::Connect {
             connection_string: Secret::new(GOOD),
             endpoint: Ok(ENDPOINT.into()),
@@ -534,7 +1005,7 @@ mod tests {
         assert!(state.session.is_some());
         state.apply(DeviceAction::Received {
             generation: old,
-            message: InboxMessage::from_message(&Message::new("late"), "00:00:00".into()),
+            message: InboxMessage::from_message(&Message::new("late"), None, "00:00:00".into()),
         });
         assert!(state.inbox.is_empty());
     }
@@ -542,7 +1013,7 @@ mod tests {
     #[test]
     fn status_flow_connected_reconnecting_failed_ends_the_session() {
         let mut state = connected();
-        let generation = state.session.as_ref().unwrap().generation;
+        let generation = generation(&state);
         state.apply(DeviceAction::Client {
             generation,
             status: ConnectionStatus::Connected,
@@ -640,7 +1111,7 @@ mod tests {
     #[test]
     fn inbox_flattens_received_messages() {
         let mut state = connected();
-        let generation = state.session.as_ref().unwrap().generation;
+        let generation = generation(&state);
         let message = Message::new("turn on")
             .with_message_id("c2d-1")
             .with_content_type("text/plain")
@@ -648,18 +1119,27 @@ mod tests {
             .with_received(ReceivedInfo::new(1, 42, None, None));
         state.apply(DeviceAction::Received {
             generation,
-            message: InboxMessage::from_message(&message, "12:00:01".into()),
+            message: InboxMessage::from_message(&message, None, "12:00:01".into()),
         });
-        let entry = &state.inbox[0];
+        let entry = &state.inbox[0].message;
         assert_eq!(entry.body, "turn on");
         assert!(entry.body_is_text);
         assert_eq!(entry.properties, vec![("level".into(), "3".into())]);
         assert!(entry.system.contains(&("messageId", "c2d-1".into())));
-        assert!(entry.system.contains(&("sequenceNumber", "42".into())));
+        assert_eq!(
+            entry.delivery,
+            Some(Delivery {
+                sequence_number: 42,
+                delivery_count: 1,
+                enqueued_time: None
+            })
+        );
         assert_eq!(entry.received_at, "12:00:01");
-        let binary = InboxMessage::from_message(&Message::new(vec![0xff, 0xfe]), String::new());
+        let binary =
+            InboxMessage::from_message(&Message::new(vec![0xff, 0xfe]), None, String::new());
         assert!(!binary.body_is_text);
         assert_eq!(binary.body, "(2 bytes of binary data)");
+        assert_eq!(binary.delivery, None);
         state.apply(DeviceAction::ClearInbox);
         assert!(state.inbox.is_empty());
     }
@@ -670,5 +1150,418 @@ mod tests {
             assert_eq!(Protocol::parse(p.as_str()), Some(*p));
         }
         assert_eq!(Protocol::parse("carrier-pigeon"), None);
+    }
+
+    #[test]
+    fn protocols_say_how_they_settle_and_whether_they_poll() {
+        assert_eq!(Protocol::MqttWs.settlement(), Settlement::OnReceipt);
+        assert!(!Protocol::MqttWs.polls());
+        assert_eq!(Protocol::Https.settlement(), Settlement::Explicit);
+        assert!(Protocol::Https.polls());
+        assert!(Protocol::AVAILABLE.contains(&Protocol::Https));
+    }
+
+    #[test]
+    fn poll_setting_defaults_to_a_short_development_interval() {
+        let setting = PollSetting::default();
+        assert_eq!(
+            setting.choice(),
+            Ok(PollChoice::Development {
+                secs: DEFAULT_DEV_POLL_SECS
+            })
+        );
+        assert_eq!(DEFAULT_DEV_POLL_SECS, 5);
+        assert_eq!(PollChoice::Production.secs(), 1500);
+    }
+
+    #[test]
+    fn poll_setting_edits_are_validated_at_connect() {
+        let mut state = DeviceState::default();
+        state.apply(DeviceAction::SetProtocol(Protocol::Https));
+        for bad in ["0", "", "2.5", "-1", "1500", "soon"] {
+            state.apply(DeviceAction::EditPollSecs(bad.into()));
+            state.apply(DeviceAction::Connect {
+                connection_string: Secret::new(GOOD),
+                endpoint: Ok(HTTP_ENDPOINT.into()),
+            });
+            assert!(state.session.is_none(), "{bad:?} must not connect");
+            match &state.status {
+                ConnectionStatus::Failed { reason } => {
+                    assert!(reason.starts_with("poll interval"), "{reason}")
+                }
+                other => panic!("unexpected status {other:?}"),
+            }
+        }
+        state.apply(DeviceAction::EditPollSecs(" 30 ".into()));
+        state.apply(DeviceAction::Connect {
+            connection_string: Secret::new(GOOD),
+            endpoint: Ok(HTTP_ENDPOINT.into()),
+        });
+        let session = state.session.clone().unwrap();
+        assert_eq!(session.protocol, Protocol::Https);
+        assert_eq!(session.endpoint, HTTP_ENDPOINT);
+        assert_eq!(session.poll, Some(PollChoice::Development { secs: 30 }));
+    }
+
+    #[test]
+    fn production_interval_overrides_the_typed_seconds() {
+        let mut state = DeviceState::default();
+        state.apply(DeviceAction::SetProtocol(Protocol::Https));
+        state.apply(DeviceAction::EditPollSecs("not a number".into()));
+        state.apply(DeviceAction::SetPollProduction(true));
+        state.apply(DeviceAction::Connect {
+            connection_string: Secret::new(GOOD),
+            endpoint: Ok(HTTP_ENDPOINT.into()),
+        });
+        assert_eq!(
+            state.session.as_ref().and_then(|s| s.poll),
+            Some(PollChoice::Production)
+        );
+        state.apply(DeviceAction::SetPollProduction(false));
+        assert!(state.poll_setting.choice().is_err());
+        assert_eq!(state.poll_setting.dev_secs, "not a number");
+    }
+
+    #[test]
+    fn countdown_rounds_up_to_whole_seconds() {
+        assert_eq!(PollView::countdown_secs(Duration::from_millis(4001)), 5);
+        assert_eq!(PollView::countdown_secs(Duration::from_millis(4000)), 4);
+        assert_eq!(PollView::countdown_secs(Duration::from_millis(1)), 1);
+        assert_eq!(PollView::countdown_secs(Duration::ZERO), 0);
+        assert_eq!(PollView::countdown_secs(Duration::from_secs(1500)), 1500);
+    }
+
+    #[test]
+    fn poll_reports_update_the_current_session_only() {
+        let mut state = connected_https();
+        let generation = generation(&state);
+        state.apply(DeviceAction::Poll {
+            generation: generation + 7,
+            view: poll_view(Some(3)),
+        });
+        assert_eq!(state.poll, None);
+        state.apply(DeviceAction::Poll {
+            generation,
+            view: poll_view(Some(3)),
+        });
+        assert_eq!(state.poll, Some(poll_view(Some(3))));
+        state.apply(DeviceAction::Disconnect);
+        assert_eq!(state.poll, None, "the countdown ends with the session");
+    }
+
+    #[test]
+    fn an_unchanged_poll_report_keeps_the_same_state() {
+        let state = Rc::new(connected_https());
+        let generation = generation(&state);
+        let view = poll_view(Some(4));
+        let next = state
+            .clone()
+            .reduce(DeviceAction::Poll { generation, view });
+        assert!(!Rc::ptr_eq(&state, &next));
+        let same = next.clone().reduce(DeviceAction::Poll { generation, view });
+        assert!(Rc::ptr_eq(&next, &same), "no re-render for the same second");
+        let later = same.clone().reduce(DeviceAction::Poll {
+            generation,
+            view: poll_view(Some(3)),
+        });
+        assert_eq!(later.poll.and_then(|p| p.next_poll_in_secs), Some(3));
+        let stale = later.clone().reduce(DeviceAction::Poll {
+            generation: generation + 1,
+            view: poll_view(Some(1)),
+        });
+        assert!(Rc::ptr_eq(&later, &stale));
+    }
+
+    #[test]
+    fn poll_now_reports_progress_and_result() {
+        let mut state = connected_https();
+        let generation = generation(&state);
+        assert_eq!(state.poll_command, PollCommand::Idle);
+        state.apply(DeviceAction::PollNowStarted { generation });
+        assert_eq!(state.poll_command, PollCommand::PollingNow);
+        state.apply(DeviceAction::PollNowFinished {
+            generation,
+            result: Ok(2),
+        });
+        assert_eq!(state.poll_command, PollCommand::Polled { received: 2 });
+        state.apply(DeviceAction::PollNowFinished {
+            generation,
+            result: Err("HTTP 503".into()),
+        });
+        assert_eq!(state.poll_command, PollCommand::Failed("HTTP 503".into()));
+        state.apply(DeviceAction::PollCommandFailed {
+            generation,
+            reason: "client closed".into(),
+        });
+        assert_eq!(
+            state.poll_command,
+            PollCommand::Failed("client closed".into())
+        );
+        // Results for another session are dropped; a new session starts clean.
+        state.apply(DeviceAction::PollNowStarted {
+            generation: generation + 1,
+        });
+        assert_eq!(
+            state.poll_command,
+            PollCommand::Failed("client closed".into())
+        );
+        state.apply(DeviceAction::Disconnect);
+        assert_eq!(state.poll_command, PollCommand::Idle);
+    }
+
+    #[test]
+    fn https_messages_arrive_locked_with_token_and_delivery_facts() {
+        let mut state = connected_https();
+        let generation = generation(&state);
+        state.apply(DeviceAction::Received {
+            generation,
+            message: https_message(7, 0, "lock-a"),
+        });
+        let entry = &state.inbox[0];
+        assert_eq!(entry.protocol, Protocol::Https);
+        assert_eq!(entry.generation, generation);
+        assert_eq!(entry.settle, SettleState::Locked);
+        assert!(entry.settle.can_settle());
+        assert_eq!(entry.message.lock_token.as_deref(), Some("lock-a"));
+        assert_eq!(
+            entry.message.delivery.as_ref().map(|d| d.sequence_number),
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn mqtt_messages_are_completed_on_receipt_and_hide_the_local_token() {
+        let mut state = connected();
+        let generation = generation(&state);
+        let message = InboxMessage::from_message(
+            &Message::new("on"),
+            Some("mqtt:1".into()),
+            "12:00:00".into(),
+        );
+        state.apply(DeviceAction::Received {
+            generation,
+            message,
+        });
+        let entry = &state.inbox[0];
+        assert_eq!(entry.settle, SettleState::CompletedOnReceipt);
+        assert!(!entry.settle.can_settle());
+        assert_eq!(entry.message.lock_token, None);
+        let id = entry.id;
+        state.apply(DeviceAction::SettleStarted {
+            id,
+            op: SettleOp::Abandon,
+        });
+        assert_eq!(
+            state.inbox_entry(id).map(|e| &e.settle),
+            Some(&SettleState::CompletedOnReceipt),
+            "nothing to settle on MQTT"
+        );
+    }
+
+    #[test]
+    fn settling_goes_from_locked_through_settling_to_settled() {
+        let mut state = connected_https();
+        let generation = generation(&state);
+        state.apply(DeviceAction::Received {
+            generation,
+            message: https_message(1, 0, "lock-a"),
+        });
+        let id = state.inbox[0].id;
+        state.apply(DeviceAction::SettleStarted {
+            id,
+            op: SettleOp::Complete,
+        });
+        assert_eq!(
+            state.inbox_entry(id).unwrap().settle,
+            SettleState::Settling(SettleOp::Complete)
+        );
+        // A second click while the first request runs changes nothing.
+        state.apply(DeviceAction::SettleStarted {
+            id,
+            op: SettleOp::Reject,
+        });
+        assert_eq!(
+            state.inbox_entry(id).unwrap().settle,
+            SettleState::Settling(SettleOp::Complete)
+        );
+        state.apply(DeviceAction::SettleFinished {
+            id,
+            op: SettleOp::Complete,
+            result: Ok(()),
+        });
+        assert_eq!(
+            state.inbox_entry(id).unwrap().settle,
+            SettleState::Settled(SettleOp::Complete)
+        );
+        assert!(!state.inbox_entry(id).unwrap().settle.can_settle());
+    }
+
+    #[test]
+    fn a_failed_settlement_shows_the_error_and_may_be_retried() {
+        let mut state = connected_https();
+        let generation = generation(&state);
+        state.apply(DeviceAction::Received {
+            generation,
+            message: https_message(1, 0, "lock-a"),
+        });
+        let id = state.inbox[0].id;
+        state.apply(DeviceAction::SettleStarted {
+            id,
+            op: SettleOp::Reject,
+        });
+        state.apply(DeviceAction::SettleFinished {
+            id,
+            op: SettleOp::Reject,
+            result: Err("lock lost".into()),
+        });
+        let settle = &state.inbox_entry(id).unwrap().settle;
+        assert_eq!(
+            settle,
+            &SettleState::Failed {
+                op: SettleOp::Reject,
+                reason: "lock lost".into()
+            }
+        );
+        assert!(settle.can_settle());
+        state.apply(DeviceAction::SettleStarted {
+            id,
+            op: SettleOp::Complete,
+        });
+        assert_eq!(
+            state.inbox_entry(id).unwrap().settle,
+            SettleState::Settling(SettleOp::Complete)
+        );
+    }
+
+    #[test]
+    fn abandon_then_redelivery_is_a_new_entry_with_a_higher_count() {
+        let mut state = connected_https();
+        let generation = generation(&state);
+        state.apply(DeviceAction::Received {
+            generation,
+            message: https_message(3, 0, "lock-a"),
+        });
+        let first = state.inbox[0].id;
+        state.apply(DeviceAction::SettleStarted {
+            id: first,
+            op: SettleOp::Abandon,
+        });
+        state.apply(DeviceAction::SettleFinished {
+            id: first,
+            op: SettleOp::Abandon,
+            result: Ok(()),
+        });
+        state.apply(DeviceAction::Received {
+            generation,
+            message: https_message(3, 1, "lock-b"),
+        });
+        assert_eq!(state.inbox.len(), 2);
+        let again = &state.inbox[0];
+        assert_ne!(again.id, first);
+        assert_eq!(again.settle, SettleState::Locked);
+        assert_eq!(again.message.delivery.as_ref().unwrap().delivery_count, 1);
+        assert_eq!(again.message.lock_token.as_deref(), Some("lock-b"));
+        assert_eq!(
+            state.inbox_entry(first).unwrap().settle,
+            SettleState::Settled(SettleOp::Abandon),
+            "the abandoned copy keeps its outcome"
+        );
+    }
+
+    #[test]
+    fn a_redelivery_after_the_lock_ran_out_supersedes_the_unsettled_copy() {
+        let mut state = connected_https();
+        let generation = generation(&state);
+        state.apply(DeviceAction::Received {
+            generation,
+            message: https_message(9, 0, "lock-a"),
+        });
+        let first = state.inbox[0].id;
+        state.apply(DeviceAction::Received {
+            generation,
+            message: https_message(9, 0, "lock-b"),
+        });
+        assert_eq!(
+            state.inbox_entry(first).unwrap().settle,
+            SettleState::Redelivered
+        );
+        assert_eq!(state.inbox[0].settle, SettleState::Locked);
+    }
+
+    #[test]
+    fn ending_the_session_leaves_locked_messages_unsettled() {
+        let mut state = connected_https();
+        let generation = generation(&state);
+        for seq in 1..=3 {
+            state.apply(DeviceAction::Received {
+                generation,
+                message: https_message(seq, 0, &format!("lock-{seq}")),
+            });
+        }
+        let ids: Vec<u64> = state.inbox.iter().map(|e| e.id).collect();
+        state.apply(DeviceAction::SettleStarted {
+            id: ids[0],
+            op: SettleOp::Complete,
+        });
+        state.apply(DeviceAction::SettleStarted {
+            id: ids[1],
+            op: SettleOp::Complete,
+        });
+        state.apply(DeviceAction::SettleFinished {
+            id: ids[1],
+            op: SettleOp::Complete,
+            result: Ok(()),
+        });
+        state.apply(DeviceAction::Disconnect);
+        let settles: Vec<SettleState> = state.inbox.iter().map(|e| e.settle.clone()).collect();
+        assert_eq!(
+            settles,
+            vec![
+                SettleState::Settling(SettleOp::Complete),
+                SettleState::Settled(SettleOp::Complete),
+                SettleState::Unsettled,
+            ]
+        );
+        // The in-flight request still reports back.
+        state.apply(DeviceAction::SettleFinished {
+            id: ids[0],
+            op: SettleOp::Complete,
+            result: Err("closed".into()),
+        });
+        assert!(matches!(
+            state.inbox_entry(ids[0]).unwrap().settle,
+            SettleState::Failed { .. }
+        ));
+    }
+
+    #[test]
+    fn unknown_inbox_ids_are_ignored() {
+        let mut state = connected_https();
+        let before = state.clone();
+        state.apply(DeviceAction::SettleStarted {
+            id: 99,
+            op: SettleOp::Complete,
+        });
+        state.apply(DeviceAction::SettleFinished {
+            id: 99,
+            op: SettleOp::Complete,
+            result: Ok(()),
+        });
+        assert_eq!(state, before);
+    }
+
+    #[test]
+    fn empty_lock_tokens_are_dropped() {
+        let message =
+            InboxMessage::from_message(&Message::new("x"), Some(String::new()), "".into());
+        assert_eq!(message.lock_token, None);
+        let from_info =
+            Message::new("x").with_received(ReceivedInfo::new(0, 1, None, Some("t".into())));
+        assert_eq!(
+            InboxMessage::from_message(&from_info, None, "".into())
+                .lock_token
+                .as_deref(),
+            Some("t")
+        );
     }
 }

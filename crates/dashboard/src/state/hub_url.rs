@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use super::device::Protocol;
+
 /// A validated hub base URL such as `http://127.0.0.1:8090`, without a trailing slash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HubUrl(String);
@@ -75,6 +77,15 @@ impl HubUrl {
         };
         format!("{ws}/$iothub/websocket?iothub-no-client-cert=true")
     }
+
+    /// The endpoint a device dials over `protocol`: the WebSocket listener for MQTT, the base
+    /// URL itself for the HTTPS device API (`{base}/devices/{id}/messages/…`).
+    pub fn endpoint_for(&self, protocol: Protocol) -> String {
+        match protocol {
+            Protocol::MqttWs => self.device_endpoint(),
+            Protocol::Https => self.0.clone(),
+        }
+    }
 }
 
 impl fmt::Display for HubUrl {
@@ -122,5 +133,14 @@ mod tests {
             proxied.device_endpoint(),
             "ws://host/hub/$iothub/websocket?iothub-no-client-cert=true"
         );
+    }
+
+    #[test]
+    fn endpoint_for_each_protocol() {
+        let url = HubUrl::parse("http://127.0.0.1:8090/").unwrap();
+        assert_eq!(url.endpoint_for(Protocol::MqttWs), url.device_endpoint());
+        assert_eq!(url.endpoint_for(Protocol::Https), "http://127.0.0.1:8090");
+        let proxied = HubUrl::parse("https://host/hub").unwrap();
+        assert_eq!(proxied.endpoint_for(Protocol::Https), "https://host/hub");
     }
 }
