@@ -1,13 +1,13 @@
 //! AMQP 1.0 conventions of IoT Hub: the names for [`Message`](crate::Message) fields (§5.6)
 //! and, with the `amqp` feature, the mappings on top of the `hubwire-amqp` codec:
 //!
-//! * [`message_to_amqp`] / [`message_from_amqp`]: `Message` ↔ AMQP message (§5.6), with the
-//!   C2D forms [`c2d_message_to_amqp`] (hub) / [`c2d_message_from_amqp`] (device) and the
-//!   hub-side D2C parse [`d2c_message_from_amqp`].
-//! * [`d2c_address`], [`c2d_address`], [`twin_address`], [`methods_address`] and the hub-side
-//!   [`parse_link_address`] (§5.5).
-//! * CBS audiences: [`put_token_audience`], [`audience`], hub-side [`parse_audience`] (§5.4).
-//! * SASL PLAIN user names: [`plain_user_name`], [`parse_plain_user_name`] (§5.2).
+//! * `message_to_amqp` / `message_from_amqp`: `Message` ↔ AMQP message (§5.6), with the
+//!   C2D forms `c2d_message_to_amqp` (hub) / `c2d_message_from_amqp` (device) and the
+//!   hub-side D2C parse `d2c_message_from_amqp`.
+//! * `d2c_address`, `c2d_address`, `twin_address`, `methods_address` and the hub-side
+//!   `parse_link_address` (§5.5).
+//! * CBS audiences: `put_token_audience`, `audience`, hub-side `parse_audience` (§5.4).
+//! * SASL PLAIN user names: `plain_user_name`, `parse_plain_user_name` (§5.2).
 
 /// Application property carrying the C2D feedback request.
 pub const APP_PROP_ACK: &str = "iothub-ack";

@@ -10,7 +10,8 @@
 //! * [`mqtt`]: client id, user name, and topic conventions.
 //! * [`Message`]: one message type shared by MQTT, AMQP and HTTPS.
 //! * [`limits`]: size and message-id rules.
-//! * [`http`] / [`amqp`]: header and property names for the other transports.
+//! * [`http`] / [`amqp`]: header and property names for the other transports; with the `amqp`
+//!   feature, [`amqp`] also maps `Message`, link addresses, CBS audiences and SASL PLAIN names.
 //!
 //! ```
 //! use hubwire_iothub::{mqtt, limits, ConnectionString, Message, TokenPolicy};

@@ -397,3 +397,412 @@ pub fn parse_plain_user_name(user: &str) -> Result<PlainUser, PlainUserError> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SasKey;
+
+    fn d(s: &str) -> DeviceId {
+        DeviceId::new(s).expect("valid device id")
+    }
+
+    fn m(s: &str) -> ModuleId {
+        ModuleId::new(s).expect("valid module id")
+    }
+
+    #[test]
+    fn builders_match_the_sdk_addresses() {
+        let dev = d("dev-1");
+        let module = m("mod_1");
+        assert_eq!(d2c_address(&dev, None), "/devices/dev-1/messages/events");
+        assert_eq!(
+            d2c_address(&dev, Some(&module)),
+            "/devices/dev-1/modules/mod_1/messages/events"
+        );
+        assert_eq!(c2d_address(&dev), "/devices/dev-1/messages/devicebound");
+        assert_eq!(twin_address(&dev, None), "/devices/dev-1/twin");
+        assert_eq!(
+            twin_address(&dev, Some(&module)),
+            "/devices/dev-1/modules/mod_1/twin"
+        );
+        assert_eq!(
+            methods_address(&dev, Some(&module)),
+            "/devices/dev-1/modules/mod_1/methods/devicebound"
+        );
+        // Characters outside RFC 3986 unreserved are encoded, as `encodeURIComponent` does.
+        assert_eq!(
+            d2c_address(&d("a$b(c)%@:"), None),
+            "/devices/a%24b%28c%29%25%40%3A/messages/events"
+        );
+    }
+
+    #[test]
+    fn parses_path_and_uri_forms() {
+        let cases = [
+            (
+                "/devices/dev-1/messages/events",
+                LinkKind::D2c,
+                "dev-1",
+                None,
+                None,
+            ),
+            (
+                "devices/dev-1/messages/events",
+                LinkKind::D2c,
+                "dev-1",
+                None,
+                None,
+            ),
+            (
+                "amqps://hub.azure-devices.net/devices/dev-1/messages/events",
+                LinkKind::D2c,
+                "dev-1",
+                None,
+                Some("hub.azure-devices.net"),
+            ),
+            (
+                "/devices/dev-1/messages/devicebound",
+                LinkKind::C2d,
+                "dev-1",
+                None,
+                None,
+            ),
+            (
+                "/devices/dev-1/messages/deviceBound",
+                LinkKind::C2d,
+                "dev-1",
+                None,
+                None,
+            ),
+            (
+                "AMQPS://h:5671/Devices/dev-1/Messages/DEVICEBOUND/",
+                LinkKind::C2d,
+                "dev-1",
+                None,
+                Some("h:5671"),
+            ),
+            (
+                "/devices/dev-1/modules/m1/messages/events",
+                LinkKind::D2c,
+                "dev-1",
+                Some("m1"),
+                None,
+            ),
+            (
+                "amqps://h/devices/dev-1/modules/m1/messages/devicebound",
+                LinkKind::C2d,
+                "dev-1",
+                Some("m1"),
+                Some("h"),
+            ),
+            ("/devices/dev-1/twin", LinkKind::Twin, "dev-1", None, None),
+            (
+                "/devices/dev-1/modules/m1/twin",
+                LinkKind::Twin,
+                "dev-1",
+                Some("m1"),
+                None,
+            ),
+            (
+                "/devices/dev-1/methods/devicebound?api-version=2021-04-12",
+                LinkKind::Methods,
+                "dev-1",
+                None,
+                None,
+            ),
+            (
+                "/devices/dev-1/modules/m1/methods/deviceBound",
+                LinkKind::Methods,
+                "dev-1",
+                Some("m1"),
+                None,
+            ),
+            (
+                "/devices/a%24b%28c%29%25%40/twin",
+                LinkKind::Twin,
+                "a$b(c)%@",
+                None,
+                None,
+            ),
+            // A device literally named `modules` is still a device.
+            (
+                "/devices/modules/twin",
+                LinkKind::Twin,
+                "modules",
+                None,
+                None,
+            ),
+        ];
+        for (addr, kind, dev, module, host) in cases {
+            let a = parse_link_address(addr).unwrap_or_else(|e| panic!("{addr}: {e}"));
+            assert_eq!(a.kind, kind, "{addr}");
+            assert_eq!(a.device_id, dev, "{addr}");
+            assert_eq!(a.module_id.as_ref().map(ModuleId::as_str), module, "{addr}");
+            assert_eq!(a.host.as_deref(), host, "{addr}");
+        }
+    }
+
+    #[test]
+    fn builders_and_parser_agree() {
+        let dev = d("we!rd*id'");
+        let module = m("m(1)");
+        for mo in [None, Some(&module)] {
+            for (addr, kind) in [
+                (d2c_address(&dev, mo), LinkKind::D2c),
+                (twin_address(&dev, mo), LinkKind::Twin),
+                (methods_address(&dev, mo), LinkKind::Methods),
+            ] {
+                let a = parse_link_address(&addr).expect("parses");
+                assert_eq!(
+                    (a.kind, &a.device_id, a.module_id.as_ref()),
+                    (kind, &dev, mo)
+                );
+                assert_eq!(a.path(), addr);
+            }
+        }
+        let a = parse_link_address(&c2d_address(&dev)).expect("parses");
+        assert_eq!(a.kind, LinkKind::C2d);
+        assert_eq!(a.path(), c2d_address(&dev));
+    }
+
+    #[test]
+    fn rejects_other_addresses() {
+        for addr in [
+            "",
+            "/",
+            "$cbs",
+            "amqps://h/$cbs",
+            "/devices",
+            "/devices/dev-1",
+            "/devices/dev-1/messages",
+            "/devices/dev-1/messages/events/extra",
+            "/devices/dev-1/modules/m1",
+            "/devices/dev-1/modules/m1/messages",
+            "/devices/dev-1/inputs/x",
+            "/twin",
+            "/devices//twin/x",
+            "amqps://h",
+        ] {
+            assert_eq!(
+                parse_link_address(addr),
+                Err(LinkAddressError::UnknownAddress),
+                "{addr}"
+            );
+        }
+        assert!(matches!(
+            parse_link_address("/devices//twin"),
+            Err(LinkAddressError::InvalidDeviceId(IdError::Empty))
+        ));
+        assert!(matches!(
+            parse_link_address("/devices/a%20b/twin"),
+            Err(LinkAddressError::InvalidDeviceId(_))
+        ));
+        assert!(matches!(
+            parse_link_address("/devices/d/modules/%2F/twin"),
+            Err(LinkAddressError::InvalidModuleId(_))
+        ));
+        assert_eq!(
+            parse_link_address("/devices/%FF/twin"),
+            Err(LinkAddressError::InvalidEncoding)
+        );
+    }
+
+    #[test]
+    fn recognizes_the_cbs_node() {
+        for a in [
+            "$cbs",
+            "/$cbs",
+            "amqps://hub.azure-devices.net/$cbs",
+            "$CBS",
+        ] {
+            assert!(is_cbs_address(a), "{a}");
+        }
+        for a in ["", "cbs", "$cbs/x", "/devices/d/$cbs", "amqps://$cbs"] {
+            assert!(!is_cbs_address(a), "{a}");
+        }
+    }
+
+    #[test]
+    fn put_token_audience_is_the_encoded_sr() {
+        let key = SasKey::from_bytes(vec![7u8; 32]);
+        let host = "hub.azure-devices.net";
+        let dev = d("dev-1");
+        let module = m("m1");
+        let token = SasToken::build(&key, "hub.azure-devices.net/devices/dev-1", 10, None);
+        assert_eq!(
+            put_token_audience(&token),
+            "hub.azure-devices.net%2Fdevices%2Fdev-1"
+        );
+        assert_eq!(audience(host, &dev, None), put_token_audience(&token));
+        assert_eq!(
+            audience(host, &dev, Some(&module)),
+            "hub.azure-devices.net%2Fdevices%2Fdev-1%2Fmodules%2Fm1"
+        );
+        let parsed = parse_audience(put_token_audience(&token)).expect("parses");
+        assert_eq!(parsed.host.as_deref(), Some(host));
+        assert_eq!(parsed.device_id, Some(dev.clone()));
+        assert_eq!(parsed.module_id, None);
+        let parsed = parse_audience(&audience(host, &dev, Some(&module))).expect("parses");
+        assert_eq!(parsed.module_id, Some(module));
+        // A verbatim (C SDK) token's audience is raw.
+        let raw = SasToken::build_verbatim(&key, "hub.azure-devices.net/devices/dev-1", 10, None);
+        assert_eq!(
+            put_token_audience(&raw),
+            "hub.azure-devices.net/devices/dev-1"
+        );
+    }
+
+    #[test]
+    fn parses_audiences_in_every_form() {
+        type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+        let cases: [Case<'_>; 12] = [
+            ("h.net%2Fdevices%2Fd1", Some("h.net"), Some("d1"), None),
+            ("h.net%2fdevices%2fd1", Some("h.net"), Some("d1"), None),
+            ("h.net/devices/d1", Some("h.net"), Some("d1"), None),
+            ("h.net/Devices/d1/", Some("h.net"), Some("d1"), None),
+            (
+                "h.net/devices/d1/modules/m1",
+                Some("h.net"),
+                Some("d1"),
+                Some("m1"),
+            ),
+            (
+                "h.net%2Fdevices%2Fd1%2FMODULES%2Fm1",
+                Some("h.net"),
+                Some("d1"),
+                Some("m1"),
+            ),
+            ("amqps://h.net/devices/d1", Some("h.net"), Some("d1"), None),
+            ("/devices/d1", None, Some("d1"), None),
+            // Ids that themselves contain encoded characters, in both forms.
+            (
+                "h.net%2Fdevices%2Fa%2524b",
+                Some("h.net"),
+                Some("a%24b"),
+                None,
+            ),
+            ("h.net/devices/a%24b", Some("h.net"), Some("a$b"), None),
+            ("h.net", Some("h.net"), None, None),
+            ("h.net%2Fdevices", Some("h.net"), None, None),
+        ];
+        for (aud, host, dev, module) in cases {
+            let a = parse_audience(aud).unwrap_or_else(|e| panic!("{aud}: {e}"));
+            assert_eq!(a.host.as_deref(), host, "{aud}");
+            assert_eq!(a.device_id.as_ref().map(DeviceId::as_str), dev, "{aud}");
+            assert_eq!(a.module_id.as_ref().map(ModuleId::as_str), module, "{aud}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_audiences() {
+        assert_eq!(parse_audience(" "), Err(AudienceError::Empty));
+        for aud in [
+            "h/devices/d/modules",
+            "h/devices/d/extra",
+            "h/things/d",
+            "h/devices/d/modules/m/x",
+            "/devices",
+            "/",
+        ] {
+            assert_eq!(
+                parse_audience(aud),
+                Err(AudienceError::Unrecognized),
+                "{aud}"
+            );
+        }
+        assert_eq!(parse_audience("h%FF"), Err(AudienceError::InvalidEncoding));
+        assert_eq!(
+            parse_audience("h/devices/%FF"),
+            Err(AudienceError::InvalidEncoding)
+        );
+        assert!(matches!(
+            parse_audience("h/devices/a b"),
+            Err(AudienceError::InvalidDeviceId(_))
+        ));
+        assert!(matches!(
+            parse_audience("h/devices//modules/m"),
+            Err(AudienceError::InvalidDeviceId(IdError::Empty))
+        ));
+        assert!(matches!(
+            parse_audience("h/devices/d/modules/"),
+            Err(AudienceError::Unrecognized)
+        ));
+        assert!(matches!(
+            parse_audience("h/devices/d/modules/a%20b"),
+            Err(AudienceError::InvalidModuleId(_))
+        ));
+    }
+
+    #[test]
+    fn plain_user_names() {
+        let host = "myhub.azure-devices.net";
+        let dev = d("dev-1");
+        assert_eq!(hub_name(host), "myhub");
+        assert_eq!(hub_name("localhost"), "localhost");
+        assert_eq!(hub_name(""), "");
+        let user = plain_user_name(host, &dev);
+        assert_eq!(user, "dev-1@sas.myhub");
+        assert_eq!(
+            parse_plain_user_name(&user),
+            Ok(PlainUser::Device {
+                device_id: dev,
+                hub_name: "myhub".into()
+            })
+        );
+        let policy = plain_policy_user_name(host, "iothubowner");
+        assert_eq!(policy, "iothubowner@sas.root.myhub");
+        assert_eq!(
+            parse_plain_user_name(&policy),
+            Ok(PlainUser::Policy {
+                policy: "iothubowner".into(),
+                hub_name: "myhub".into()
+            })
+        );
+        // Device ids may contain `@` (and even `@sas.`): the last `@sas.` splits.
+        assert_eq!(
+            parse_plain_user_name("a@sas.b@SAS.myhub.azure-devices.net"),
+            Ok(PlainUser::Device {
+                device_id: d("a@sas.b"),
+                hub_name: "myhub".into()
+            })
+        );
+        // A hub called `root` without a policy part stays a device name.
+        assert_eq!(
+            parse_plain_user_name("d@sas.root"),
+            Ok(PlainUser::Device {
+                device_id: d("d"),
+                hub_name: "root".into()
+            })
+        );
+        assert_eq!(
+            parse_plain_user_name("dev-1"),
+            Err(PlainUserError::MissingSasSuffix)
+        );
+        assert_eq!(
+            parse_plain_user_name("dev-1@sas."),
+            Err(PlainUserError::EmptyHubName)
+        );
+        assert_eq!(
+            parse_plain_user_name("p@sas.root."),
+            Err(PlainUserError::EmptyHubName)
+        );
+        assert_eq!(
+            parse_plain_user_name("@sas.root.h"),
+            Err(PlainUserError::EmptyPolicy)
+        );
+        assert_eq!(
+            parse_plain_user_name("@sas.h"),
+            Err(PlainUserError::InvalidDeviceId(IdError::Empty))
+        );
+        assert!(matches!(
+            parse_plain_user_name("bad id@sas.h"),
+            Err(PlainUserError::InvalidDeviceId(_))
+        ));
+        // Multi-byte text before the suffix keeps its offsets.
+        assert!(matches!(
+            parse_plain_user_name("é@sas.h"),
+            Err(PlainUserError::InvalidDeviceId(_))
+        ));
+    }
+}

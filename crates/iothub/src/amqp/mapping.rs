@@ -462,3 +462,621 @@ fn received_info(m: &AmqpMessage) -> Option<ReceivedInfo> {
         lock,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use hubwire_amqp::{Decode, Encode};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Encodes to AMQP bytes and decodes again, as the wire does.
+    fn wire(m: &AmqpMessage) -> AmqpMessage {
+        let bytes = m.to_bytes().expect("encodes");
+        AmqpMessage::decode(bytes).expect("decodes")
+    }
+
+    fn device() -> DeviceId {
+        DeviceId::new("dev-1").expect("valid")
+    }
+
+    fn full_message() -> Message {
+        Message::new(b"\x00\xffbinary body".to_vec())
+            .with_message_id("3f2504e0-4f89-11d3-9a0c-0305e82c3301")
+            .with_correlation_id("corr/1 & 2")
+            .with_user_id("svc-user")
+            .with_to("/devices/dev-1/messages/events")
+            .with_content_type("application/json")
+            .with_content_encoding("utf-8")
+            .with_absolute_expiry(Timestamp::from_unix_millis(1_700_000_000_123))
+            .with_creation_time(Timestamp::from_unix_millis(1_699_999_999_456))
+            .with_ack(Ack::Full)
+            .with_output_name("out1")
+            .with_property("plain", "v")
+            .with_property("", "empty key")
+            .with_property("empty value", "")
+            .with_property("$.mid", "looks like a system key")
+            .with_property("sym&=?#/%", "a=b&c=d%20")
+            .with_property("ünïcödé ключ", "値 🚀")
+            .with_property("spaces  inside ", " padded ")
+    }
+
+    #[test]
+    fn d2c_round_trip_keeps_every_field() {
+        let msg = full_message();
+        let amqp = message_to_amqp(&msg).expect("maps");
+        let back = d2c_message_from_amqp(&wire(&amqp)).expect("parses");
+        assert_eq!(back, msg);
+        // The generic decoder gives the same result for a message without C2D annotations.
+        assert_eq!(message_from_amqp(&amqp).expect("parses"), msg);
+    }
+
+    #[test]
+    fn c2d_round_trip_keeps_received_info_and_sets_to() {
+        let info = ReceivedInfo::new(
+            3,
+            42,
+            Some(Timestamp::from_unix_millis(1_700_000_000_000)),
+            Some("00112233-4455-6677-8899-aabbccddeeff".into()),
+        );
+        let msg = full_message().with_to("/elsewhere").with_received(info);
+        let amqp = c2d_message_to_amqp(&device(), &msg).expect("maps");
+        let tag =
+            delivery_tag_from_lock_token("00112233-4455-6677-8899-aabbccddeeff").expect("guid");
+        let back = c2d_message_from_amqp(&wire(&amqp), &tag).expect("parses");
+        let expected = msg.with_to("/devices/dev-1/messages/deviceBound");
+        assert_eq!(back, expected);
+    }
+
+    #[test]
+    fn wire_layout_follows_the_sdks() {
+        let amqp = message_to_amqp(&full_message()).expect("maps");
+        let p = amqp.properties.as_ref().expect("properties");
+        assert_eq!(
+            p.message_id,
+            Some(MessageId::String(Str::from_static(
+                "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+            )))
+        );
+        assert_eq!(p.user_id.as_deref(), Some(&b"svc-user"[..]));
+        assert_eq!(
+            p.content_type.as_ref().map(Symbol::as_str),
+            Some("application/json")
+        );
+        assert_eq!(
+            p.content_encoding.as_ref().map(Symbol::as_str),
+            Some("utf-8")
+        );
+        assert_eq!(
+            p.absolute_expiry_time,
+            Some(AmqpTimestamp(1_700_000_000_123))
+        );
+        assert_eq!(p.creation_time, None);
+        let app = amqp.application_properties.as_ref().expect("app props");
+        assert_eq!(app.get("iothub-ack"), Some(&Value::from("full")));
+        assert_eq!(
+            app.get("iothub-creation-time-utc"),
+            Some(&Value::from("2023-11-14T22:13:19.4560000Z"))
+        );
+        assert_eq!(app.get("iothub-outputname"), Some(&Value::from("out1")));
+        assert_eq!(app.get("plain"), Some(&Value::from("v")));
+        assert_eq!(
+            amqp.body.single_data().map(|b| b.to_vec()),
+            Some(b"\x00\xffbinary body".to_vec())
+        );
+        assert!(amqp.header.is_none() && amqp.message_annotations.is_none());
+    }
+
+    #[test]
+    fn minimal_message_has_only_a_data_section() {
+        let amqp = message_to_amqp(&Message::new(Vec::new())).expect("maps");
+        assert_eq!(amqp, AmqpMessage::with_data(Bytes::new()));
+        assert_eq!(
+            message_from_amqp(&wire(&amqp)).expect("parses"),
+            Message::new(Vec::new())
+        );
+    }
+
+    #[test]
+    fn hub_c2d_annotations_have_the_hub_types() {
+        let info = ReceivedInfo::new(
+            300,
+            u64::MAX,
+            Some(Timestamp::from_unix_millis(5)),
+            Some("lock".into()),
+        );
+        let amqp =
+            c2d_message_to_amqp(&device(), &Message::new("x").with_received(info)).expect("maps");
+        let ann = amqp.message_annotations.as_ref().expect("annotations");
+        assert_eq!(
+            ann.get("iothub-enqueuedtime"),
+            Some(&Value::Timestamp(AmqpTimestamp(5)))
+        );
+        // 300 does not fit the ubyte the hub normally uses.
+        assert_eq!(ann.get("iothub-deliverycount"), Some(&Value::Uint(300)));
+        assert_eq!(
+            ann.get("x-opt-sequence-number"),
+            Some(&Value::Ulong(u64::MAX))
+        );
+        assert_eq!(ann.get("x-opt-lock-token"), Some(&Value::from("lock")));
+        assert_eq!(amqp.header.as_ref().map(|h| h.delivery_count), Some(300));
+        assert_eq!(
+            amqp.properties
+                .as_ref()
+                .and_then(|p| p.to.as_ref())
+                .map(Str::as_str),
+            Some("/devices/dev-1/messages/deviceBound")
+        );
+        let small = c2d_message_to_amqp(
+            &device(),
+            &Message::new("x").with_received(ReceivedInfo::new(2, 1, None, None)),
+        )
+        .expect("maps");
+        let ann = small.message_annotations.expect("annotations");
+        assert_eq!(ann.get("iothub-deliverycount"), Some(&Value::Ubyte(2)));
+        assert_eq!(ann.get("iothub-enqueuedtime"), None);
+        assert_eq!(ann.get("x-opt-lock-token"), None);
+    }
+
+    fn with_ids(id: MessageId, cid: MessageId) -> AmqpMessage {
+        AmqpMessage {
+            properties: Some(AmqpProperties {
+                message_id: Some(id),
+                correlation_id: Some(cid),
+                ..AmqpProperties::default()
+            }),
+            ..AmqpMessage::with_data(Bytes::new())
+        }
+    }
+
+    #[test]
+    fn ids_in_every_amqp_form_decode_to_strings() {
+        let uuid = uuid_from_str("3F2504E0-4F89-11D3-9A0C-0305E82C3301").expect("uuid");
+        let cases = [
+            (
+                MessageId::Uuid(uuid),
+                "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+            ),
+            (MessageId::Ulong(0), "0"),
+            (MessageId::Ulong(u64::MAX), "18446744073709551615"),
+            (
+                MessageId::Binary(Bytes::from(uuid.0.to_vec())),
+                "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+            ),
+            (MessageId::Binary(Bytes::from_static(b"text-id")), "text-id"),
+            (MessageId::Binary(Bytes::from_static(b"\x01\xfe")), "01fe"),
+            (MessageId::Binary(Bytes::new()), ""),
+            (MessageId::String(Str::from_static("s")), "s"),
+        ];
+        for (id, text) in cases {
+            let m = wire(&with_ids(id.clone(), id.clone()));
+            let msg = message_from_amqp(&m).expect("parses");
+            assert_eq!(msg.message_id.as_deref(), Some(text), "{id:?}");
+            assert_eq!(msg.correlation_id.as_deref(), Some(text), "{id:?}");
+        }
+    }
+
+    #[test]
+    fn uuid_parsing_is_strict() {
+        let u = uuid_from_str("00112233-4455-6677-8899-aabbccddeeff").expect("uuid");
+        assert_eq!(u.to_string(), "00112233-4455-6677-8899-aabbccddeeff");
+        for bad in [
+            "",
+            "00112233445566778899aabbccddeeff",
+            "00112233-4455-6677-8899-aabbccddeefg",
+            "00112233-4455-6677-8899_aabbccddeeff",
+            "{00112233-4455-6677-8899-aabbccddeeff}",
+            "00112233-4455-6677-8899-aabbccddeeffé",
+            "0011223-34455-6677-8899-aabbccddeeff",
+        ] {
+            assert_eq!(uuid_from_str(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn lock_token_and_delivery_tag_use_dotnet_byte_order() {
+        // Guid("00112233-4455-6677-8899-aabbccddeeff").ToByteArray()
+        let tag = [
+            0x33, 0x22, 0x11, 0x00, 0x55, 0x44, 0x77, 0x66, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd,
+            0xee, 0xff,
+        ];
+        assert_eq!(
+            delivery_tag_from_lock_token("00112233-4455-6677-8899-AABBCCDDEEFF"),
+            Some(tag)
+        );
+        assert_eq!(
+            lock_token_from_delivery_tag(&tag).as_deref(),
+            Some("00112233-4455-6677-8899-aabbccddeeff")
+        );
+        assert_eq!(lock_token_from_delivery_tag(&tag[..15]), None);
+        assert_eq!(lock_token_from_delivery_tag(&[]), None);
+        assert_eq!(delivery_tag_from_lock_token("not-a-guid"), None);
+    }
+
+    #[test]
+    fn non_string_application_properties_use_their_display_form() {
+        let mut app = ApplicationProperties::new();
+        let entries: Vec<(&str, Value, &str)> = vec![
+            ("int", Value::Int(-7), "-7"),
+            ("long", Value::Long(i64::MIN), "-9223372036854775808"),
+            ("ubyte", Value::Ubyte(255), "255"),
+            ("bool", Value::Bool(true), "true"),
+            ("double", Value::Double(1.5), "1.5"),
+            ("null", Value::Null, ""),
+            ("symbol", Value::Symbol(sym("sym")), "sym"),
+            ("char", Value::Char('é'), "é"),
+            (
+                "time",
+                Value::Timestamp(AmqpTimestamp(1_700_000_000_123)),
+                "2023-11-14T22:13:20.123Z",
+            ),
+            ("early", Value::Timestamp(AmqpTimestamp(-1)), "-1"),
+            (
+                "uuid",
+                Value::Uuid(Uuid([0xab; 16])),
+                "abababab-abab-abab-abab-abababababab",
+            ),
+            ("bin-text", Value::Binary(Bytes::from_static(b"hi")), "hi"),
+            (
+                "bin",
+                Value::Binary(Bytes::from_static(b"\x00\x10")),
+                "0010",
+            ),
+            ("list", Value::List(vec![Value::Int(1)]), "List([Int(1)])"),
+        ];
+        for (k, v, _) in &entries {
+            app.push(Str::new(k), v.clone());
+        }
+        let m = AmqpMessage {
+            application_properties: Some(app),
+            ..AmqpMessage::with_data(Bytes::new())
+        };
+        let msg = message_from_amqp(&wire(&m)).expect("parses");
+        assert_eq!(msg.properties.len(), entries.len());
+        for (k, _, text) in &entries {
+            assert_eq!(msg.properties.get(k), Some(*text), "{k}");
+        }
+    }
+
+    fn with_app(key: &str, value: Value) -> AmqpMessage {
+        let mut app = ApplicationProperties::new();
+        app.push(Str::new(key), value);
+        AmqpMessage {
+            application_properties: Some(app),
+            ..AmqpMessage::with_data(Bytes::new())
+        }
+    }
+
+    #[test]
+    fn system_application_properties_are_checked() {
+        let err = message_from_amqp(&with_app("iothub-ack", Value::from("sometimes")));
+        assert_eq!(
+            err,
+            Err(AmqpMappingError::InvalidProperty {
+                key: "iothub-ack".into()
+            })
+        );
+        let err = message_from_amqp(&with_app("iothub-ack", Value::Int(1)));
+        assert!(matches!(err, Err(AmqpMappingError::InvalidProperty { .. })));
+        let ok = message_from_amqp(&with_app("iothub-ack", Value::Symbol(sym("negative"))))
+            .expect("symbol accepted");
+        assert_eq!(ok.ack, Ack::Negative);
+
+        let err = message_from_amqp(&with_app(
+            "iothub-creation-time-utc",
+            Value::from("yesterday"),
+        ));
+        assert!(
+            matches!(err, Err(AmqpMappingError::InvalidProperty { key }) if key == "iothub-creation-time-utc")
+        );
+        let t = message_from_amqp(&with_app(
+            "iothub-creation-time-utc",
+            Value::Timestamp(AmqpTimestamp(1234)),
+        ))
+        .expect("timestamp accepted");
+        assert_eq!(t.creation_time, Some(Timestamp::from_unix_millis(1234)));
+        let t = message_from_amqp(&with_app(
+            "iothub-creation-time-utc",
+            Value::from("2020-01-02T03:04:05.678+01:00"),
+        ))
+        .expect("offset accepted");
+        assert_eq!(
+            t.creation_time.map(Timestamp::to_rfc3339_millis).as_deref(),
+            Some("2020-01-02T02:04:05.678Z")
+        );
+        let o = message_from_amqp(&with_app("iothub-outputname", Value::Int(5))).expect("ok");
+        assert_eq!(o.output_name.as_deref(), Some("5"));
+        assert!(o.properties.is_empty());
+    }
+
+    #[test]
+    fn properties_creation_time_is_a_fallback() {
+        let mut m = with_app("k", Value::from("v"));
+        m.properties = Some(AmqpProperties {
+            creation_time: Some(AmqpTimestamp(10)),
+            ..AmqpProperties::default()
+        });
+        let msg = message_from_amqp(&m).expect("parses");
+        assert_eq!(msg.creation_time, Some(Timestamp::from_unix_millis(10)));
+        let mut m = with_app(
+            "iothub-creation-time-utc",
+            Value::Timestamp(AmqpTimestamp(20)),
+        );
+        m.properties = Some(AmqpProperties {
+            creation_time: Some(AmqpTimestamp(10)),
+            ..AmqpProperties::default()
+        });
+        let msg = message_from_amqp(&m).expect("parses");
+        assert_eq!(msg.creation_time, Some(Timestamp::from_unix_millis(20)));
+    }
+
+    #[test]
+    fn body_forms() {
+        let body = |b: Body| {
+            message_from_amqp(&wire(&AmqpMessage {
+                body: b,
+                ..AmqpMessage::default()
+            }))
+            .map(|m| m.body)
+        };
+        assert_eq!(
+            body(Body::Data(vec![
+                Bytes::from_static(b"ab"),
+                Bytes::new(),
+                Bytes::from_static(b"cd")
+            ])),
+            Ok(b"abcd".to_vec())
+        );
+        assert_eq!(body(Body::Value(Value::from("text"))), Ok(b"text".to_vec()));
+        assert_eq!(
+            body(Body::Value(Value::Binary(Bytes::from_static(b"\x01")))),
+            Ok(vec![1])
+        );
+        assert_eq!(body(Body::Value(Value::Null)), Ok(Vec::new()));
+        assert_eq!(body(Body::Empty), Ok(Vec::new()));
+        assert_eq!(
+            body(Body::Value(Value::Int(3))),
+            Err(AmqpMappingError::UnsupportedBody { kind: "amqp-value" })
+        );
+        assert_eq!(
+            body(Body::Sequence(vec![vec![Value::Int(3)]])),
+            Err(AmqpMappingError::UnsupportedBody {
+                kind: "amqp-sequence"
+            })
+        );
+    }
+
+    #[test]
+    fn received_info_decoding_is_lenient() {
+        // Header delivery-count only, plus a lock token: count comes from the header.
+        let mut ann = Annotations::new();
+        ann.push(
+            annotation_key(ANNOTATION_LOCK_TOKEN),
+            Value::Symbol(sym("l1")),
+        );
+        ann.push(annotation_key(ANNOTATION_SEQUENCE_NUMBER), Value::Long(9));
+        ann.push(AnnotationKey::Ulong(7), Value::from("numeric key ignored"));
+        let m = AmqpMessage {
+            header: Some(Header {
+                delivery_count: 4,
+                ..Header::default()
+            }),
+            message_annotations: Some(ann),
+            ..AmqpMessage::with_data(Bytes::new())
+        };
+        let r = message_from_amqp(&wire(&m)).expect("parses").received;
+        assert_eq!(r, Some(ReceivedInfo::new(4, 9, None, Some("l1".into()))));
+
+        // The annotation wins over the header; a uuid lock token and huge counts work.
+        let mut ann = Annotations::new();
+        ann.push(
+            annotation_key(ANNOTATION_DELIVERY_COUNT),
+            Value::Ulong(u64::MAX),
+        );
+        ann.push(
+            annotation_key(ANNOTATION_LOCK_TOKEN),
+            Value::Uuid(Uuid([1; 16])),
+        );
+        ann.push(
+            annotation_key(ANNOTATION_ENQUEUED_TIME),
+            Value::Timestamp(AmqpTimestamp(-5)),
+        );
+        let m = AmqpMessage {
+            header: Some(Header {
+                delivery_count: 4,
+                ..Header::default()
+            }),
+            message_annotations: Some(ann),
+            ..AmqpMessage::with_data(Bytes::new())
+        };
+        let r = message_from_amqp(&m)
+            .expect("parses")
+            .received
+            .expect("info");
+        assert_eq!(r.delivery_count, u32::MAX);
+        assert_eq!(
+            r.lock_token.as_deref(),
+            Some("01010101-0101-0101-0101-010101010101")
+        );
+        // A pre-1970 enqueued time is dropped, not fatal.
+        assert_eq!(r.enqueued_time, None);
+        // The hub side never takes C2D annotations from a device.
+        assert_eq!(d2c_message_from_amqp(&m).expect("parses").received, None);
+    }
+
+    #[test]
+    fn device_c2d_without_annotations_uses_header_and_tag() {
+        let m = AmqpMessage {
+            header: Some(Header {
+                delivery_count: 2,
+                ..Header::default()
+            }),
+            ..AmqpMessage::with_data(Bytes::from_static(b"hi"))
+        };
+        let tag =
+            delivery_tag_from_lock_token("a1b2c3d4-0000-1111-2222-333344445555").expect("tag");
+        let msg = c2d_message_from_amqp(&m, &tag).expect("parses");
+        assert_eq!(
+            msg.received,
+            Some(ReceivedInfo::new(
+                2,
+                0,
+                None,
+                Some("a1b2c3d4-0000-1111-2222-333344445555".into())
+            ))
+        );
+        // A short tag gives no lock token; an annotation lock token beats the tag.
+        let msg =
+            c2d_message_from_amqp(&AmqpMessage::with_data(Bytes::new()), b"\x00").expect("parses");
+        assert_eq!(msg.received, Some(ReceivedInfo::default()));
+        let mut ann = Annotations::new();
+        ann.push(
+            annotation_key(ANNOTATION_LOCK_TOKEN),
+            Value::from("from-annotation"),
+        );
+        let m = AmqpMessage {
+            message_annotations: Some(ann),
+            ..AmqpMessage::with_data(Bytes::new())
+        };
+        let msg = c2d_message_from_amqp(&m, &tag).expect("parses");
+        assert_eq!(
+            msg.received.and_then(|r| r.lock_token).as_deref(),
+            Some("from-annotation")
+        );
+    }
+
+    #[test]
+    fn unmappable_values_are_errors() {
+        assert_eq!(
+            message_to_amqp(&Message::new("x").with_content_type("text/plain; charset=ü")),
+            Err(AmqpMappingError::NotAscii {
+                field: "content-type"
+            })
+        );
+        assert_eq!(
+            message_to_amqp(&Message::new("x").with_content_encoding("ütf")),
+            Err(AmqpMappingError::NotAscii {
+                field: "content-encoding"
+            })
+        );
+        assert_eq!(
+            message_to_amqp(
+                &Message::new("x").with_absolute_expiry(Timestamp::from_unix_millis(u64::MAX))
+            ),
+            Err(AmqpMappingError::TimestampOutOfRange {
+                field: "absolute-expiry-time"
+            })
+        );
+        let m = AmqpMessage {
+            properties: Some(AmqpProperties {
+                absolute_expiry_time: Some(AmqpTimestamp(-1)),
+                ..AmqpProperties::default()
+            }),
+            ..AmqpMessage::default()
+        };
+        assert_eq!(
+            message_from_amqp(&m),
+            Err(AmqpMappingError::TimestampOutOfRange {
+                field: "absolute-expiry-time"
+            })
+        );
+    }
+
+    #[test]
+    fn system_fields_win_over_same_named_user_properties() {
+        let msg = Message::new("x")
+            .with_property("iothub-ack", "none")
+            .with_ack(Ack::Positive);
+        let amqp = message_to_amqp(&msg).expect("maps");
+        let app = amqp.application_properties.as_ref().expect("app");
+        assert_eq!(app.len(), 1);
+        assert_eq!(app.get("iothub-ack"), Some(&Value::from("positive")));
+    }
+
+    #[test]
+    fn invalid_utf8_user_id_is_replaced_not_fatal() {
+        let m = AmqpMessage {
+            properties: Some(AmqpProperties {
+                user_id: Some(Bytes::from_static(b"u\xff")),
+                ..AmqpProperties::default()
+            }),
+            ..AmqpMessage::default()
+        };
+        let msg = message_from_amqp(&m).expect("parses");
+        assert_eq!(msg.user_id.as_deref(), Some("u\u{fffd}"));
+    }
+
+    #[test]
+    fn constant_names_are_symbols() {
+        for name in [
+            ANNOTATION_DELIVERY_COUNT,
+            ANNOTATION_ENQUEUED_TIME,
+            ANNOTATION_LOCK_TOKEN,
+            ANNOTATION_SEQUENCE_NUMBER,
+        ] {
+            assert_eq!(sym(name).as_str(), name);
+        }
+    }
+
+    fn arb_text() -> impl Strategy<Value = String> {
+        prop_oneof![".{0,12}", "[a-z0-9&=%$./ -]{0,12}"]
+    }
+
+    fn arb_message() -> impl Strategy<Value = Message> {
+        // Creation times stay within four-digit years (their ISO 8601 text form).
+        let time = 0u64..253_402_300_799_999;
+        (
+            proptest::collection::vec(any::<u8>(), 0..64),
+            (
+                proptest::option::of(arb_text()),
+                proptest::option::of(arb_text()),
+                proptest::option::of(arb_text()),
+                proptest::option::of(arb_text()),
+            ),
+            (
+                proptest::option::of("[ -~]{0,16}"),
+                proptest::option::of("[ -~]{0,16}"),
+                proptest::option::of(0u64..=i64::MAX as u64),
+                proptest::option::of(time),
+            ),
+            (
+                prop_oneof![
+                    Just(Ack::None),
+                    Just(Ack::Positive),
+                    Just(Ack::Negative),
+                    Just(Ack::Full)
+                ],
+                proptest::option::of(arb_text()),
+                proptest::collection::vec((arb_text(), arb_text()), 0..6),
+            ),
+        )
+            .prop_map(
+                |(body, (mid, cid, uid, to), (ct, ce, exp, ctime), (ack, on, props))| {
+                    let mut m = Message::new(body);
+                    m.message_id = mid;
+                    m.correlation_id = cid;
+                    m.user_id = uid;
+                    m.to = to;
+                    m.content_type = ct;
+                    m.content_encoding = ce;
+                    m.absolute_expiry = exp.map(Timestamp::from_unix_millis);
+                    m.creation_time = ctime.map(Timestamp::from_unix_millis);
+                    m.ack = ack;
+                    m.output_name = on;
+                    for (k, v) in props {
+                        // Prefixed so a generated key never collides with an `iothub-*` name.
+                        m.properties.insert(format!("p-{k}"), v);
+                    }
+                    m
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn any_message_round_trips_over_the_wire(msg in arb_message()) {
+            let amqp = message_to_amqp(&msg).expect("maps");
+            prop_assert_eq!(d2c_message_from_amqp(&wire(&amqp)).expect("parses"), msg);
+        }
+    }
+}
