@@ -1,7 +1,8 @@
 //! devhub: a local Azure IoT Hub emulator.
 //!
-//! * Devices connect with MQTT 3.1.1 over WebSocket at `/$iothub/websocket` (subprotocol
-//!   `mqtt`) and authenticate with SAS tokens, exactly as with a real hub.
+//! * Devices connect with MQTT 3.1.1 (subprotocol `mqtt`) or AMQP 1.0 (subprotocol
+//!   `AMQPWSB10`: SASL PLAIN or CBS put-token, several devices per connection) over WebSocket
+//!   at `/$iothub/websocket` and authenticate with SAS tokens, exactly as with a real hub.
 //! * Devices may also use the HTTPS device API under `/devices/{id}/messages/…`: events
 //!   (single and batch), C2D polling with complete/reject/abandon, SAS in `Authorization`.
 //! * The service API under `/api` lists and creates devices, sends cloud-to-device messages,
@@ -16,6 +17,7 @@ pub mod config;
 pub mod registry;
 pub mod tls;
 
+mod amqp;
 mod api;
 mod auth;
 mod https;

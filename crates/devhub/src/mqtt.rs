@@ -558,14 +558,14 @@ fn authenticate(hub: &Shared, connect: &Connect) -> Result<(DeviceId, u64), Stri
     Ok((device_id, expiry))
 }
 
-async fn sleep_until(at: Option<std::time::Instant>) {
+pub(crate) async fn sleep_until(at: Option<std::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,
     }
 }
 
-async fn sleep_for(d: Option<Duration>) {
+pub(crate) async fn sleep_for(d: Option<Duration>) {
     match d {
         Some(d) => tokio::time::sleep(d).await,
         None => std::future::pending().await,

@@ -1,8 +1,8 @@
 //! `/$iothub/websocket`: subprotocol negotiation and the WebSocket byte stream.
 //!
 //! IoT Hub multiplexes MQTT (`mqtt`) and AMQP (`AMQPWSB10`) on one path and picks the protocol
-//! by subprotocol. Each protocol is a handler that receives a [`WsStream`]; adding AMQP means
-//! adding a variant to [`WsProtocol`] and a handler, nothing else.
+//! by subprotocol. Each protocol is a handler that receives a [`WsStream`]: binary WebSocket
+//! messages form a byte stream both ways, with no alignment to packets or frames.
 
 use std::net::SocketAddr;
 
@@ -19,12 +19,16 @@ use crate::hub::Shared;
 /// this only stops a peer from making the WebSocket layer buffer without limit.
 const MAX_WS_MESSAGE: usize = 1024 * 1024;
 
+/// Largest WebSocket message on an AMQP connection. AMQP frames are bounded by the engine
+/// (65536 bytes), but a client may write all frames of a 1 MB message as one WebSocket message.
+const MAX_AMQP_WS_MESSAGE: usize = 4 * 1024 * 1024;
+
 /// Protocols carried on `/$iothub/websocket`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WsProtocol {
     /// MQTT 3.1.1 (subprotocol `mqtt`, any case).
     Mqtt,
-    /// AMQP 1.0 (subprotocol `AMQPWSB10`); reserved, not served yet.
+    /// AMQP 1.0 (subprotocol `AMQPWSB10`, any case).
     Amqp,
 }
 
@@ -85,8 +89,10 @@ pub(crate) async fn upgrade(
                 .on_upgrade(move |socket| crate::mqtt::serve(hub, WsStream::new(socket), peer))
         }
         WsProtocol::Amqp => {
-            tracing::info!(?peer, "WebSocket upgrade refused: AMQP is not served yet");
-            bad_request("AMQP over WebSocket (AMQPWSB10) is not supported by this devhub version yet; use MQTT (subprotocol mqtt)")
+            ws.set_selected_protocol(spelling);
+            ws.max_message_size(MAX_AMQP_WS_MESSAGE)
+                .max_frame_size(MAX_AMQP_WS_MESSAGE)
+                .on_upgrade(move |socket| crate::amqp::serve(hub, WsStream::new(socket), peer))
         }
     }
 }
