@@ -5,7 +5,7 @@
 #   native     cargo test for the native crates (codec, conventions, devhub, benches' lib)
 #   dashboard  trunk build --release of the dashboard (the build scripts/run.sh serves)
 #   browser    wasm tests of hubwire-web (and the dashboard) in headless Chromium, against a
-#              devhub and a Mosquitto WebSocket broker started here
+#              devhub, a Mosquitto WebSocket broker and a rhea AMQP peer started here
 #   interop    the official Azure IoT Node device SDK against devhub over TLS (node --test)
 #   e2e        Playwright tests of the served dashboard (tests/e2e/*.test.mjs)
 # With no SUITE, all of them run. Logs go to artifacts/test-logs/. Exits non-zero when any
@@ -167,6 +167,8 @@ fi
 # --- services for the cross-process suites -----------------------------------------------------
 DEVHUB_UP=0
 MOSQUITTO_UP=0
+RHEA_UP=0
+RHEA_WS=""
 
 start_devhub() {
     note "building devhub"
@@ -224,6 +226,24 @@ start_mosquitto() {
     MOSQUITTO_UP=1
 }
 
+# The independent AMQP 1.0 peer (rhea over WebSocket, tests/rhea-peer) for the generic AMQP client.
+start_rhea_peer() {
+    local port
+    [[ -f tests/rhea-peer/server.js ]] || return 0
+    port=$(free_port 25673)
+    note "starting rhea AMQP peer (websockets 127.0.0.1:$port)"
+    node tests/rhea-peer/server.js "$port" >"$WORK/rhea-peer.log" 2>&1 9>&- &
+    RHEA_PID=$!
+    STARTED_PIDS+=("$RHEA_PID")
+    if ! wait_for_port "$port" 20 "$RHEA_PID"; then
+        warn "the rhea peer did not start; its log:"
+        cat "$WORK/rhea-peer.log" >&2 || true
+        return 1
+    fi
+    RHEA_WS="ws://127.0.0.1:$port"
+    RHEA_UP=1
+}
+
 if selected browser || selected interop || selected e2e; then
     if devhub_has_binary; then
         start_devhub || true
@@ -233,6 +253,7 @@ if selected browser || selected interop || selected e2e; then
 fi
 if selected browser; then
     start_mosquitto || true
+    start_rhea_peer || true
 fi
 
 # --- browser -----------------------------------------------------------------------------------
@@ -247,6 +268,8 @@ if selected browser; then
         skip browser "crates/web has no wasm_bindgen_test tests yet"
     elif [[ $DEVHUB_UP -ne 1 || $MOSQUITTO_UP -ne 1 ]]; then
         record browser FAIL 0 "devhub or mosquitto did not start (see $LOGS/)"
+    elif [[ -f tests/rhea-peer/server.js && $RHEA_UP -ne 1 ]]; then
+        record browser FAIL 0 "the rhea AMQP peer did not start (see $LOGS/)"
     else
         packages=(-p hubwire-web)
         dashboard_has_tests && packages+=(-p hubwire-dashboard)
@@ -261,6 +284,7 @@ if selected browser; then
             HUBWIRE_DEVHUB_HTTP="http://$DEVHUB_ADDR" \
             HUBWIRE_DEVHUB_WS="ws://$DEVHUB_ADDR" \
             HUBWIRE_MOSQUITTO_WS="$MOSQUITTO_WS" \
+            ${RHEA_WS:+HUBWIRE_RHEA_WS="$RHEA_WS"} \
             cargo test --locked --no-fail-fast "${packages[@]}" --target wasm32-unknown-unknown --tests; then
             counts=$(cargo_counts "$LOG_DIR/browser.log")
             if [[ "$counts" == "0 passed"* ]]; then

@@ -125,7 +125,7 @@ pub enum OptionsError {
         minimum: Duration,
     },
     /// Unknown protocol name.
-    #[error("unknown protocol {name:?} (supported: \"mqtt\", \"http\")")]
+    #[error("unknown protocol {name:?} (supported: \"mqtt\", \"http\", \"amqp\")")]
     UnknownProtocol {
         /// The name as given.
         name: String,
@@ -135,6 +135,20 @@ pub enum OptionsError {
     ProtocolNotEnabled {
         /// Protocol name.
         name: &'static str,
+    },
+    /// A field gateway carries devices of one hub only: this device belongs to another host.
+    #[error("device host {found:?} differs from the gateway's hub {expected:?}")]
+    HostMismatch {
+        /// The gateway's hub host name.
+        expected: String,
+        /// The device's host name.
+        found: String,
+    },
+    /// A field gateway already carries a device with this id.
+    #[error("device {device_id:?} is already on this gateway")]
+    DuplicateDevice {
+        /// The device id.
+        device_id: String,
     },
     /// A numeric option is out of range.
     #[error("option {field} is out of range")]
@@ -205,6 +219,10 @@ pub enum ClientError {
         /// Protocol name.
         protocol: &'static str,
     },
+    /// AMQP (protocol `Amqp`, the field gateway, the generic AMQP client): the peer closed the
+    /// connection or a link with an error, refused a CBS token, or broke the protocol.
+    #[error(transparent)]
+    Amqp(#[from] AmqpError),
 }
 
 impl ClientError {
@@ -219,6 +237,7 @@ impl ClientError {
             ),
             Self::RetriesExhausted { last, .. } => last.is_auth_failure(),
             Self::Http(e) => matches!(e, HttpError::Unauthorized { .. }),
+            Self::Amqp(e) => e.is_auth_failure(),
             _ => false,
         }
     }
@@ -232,6 +251,7 @@ impl ClientError {
             }
             Self::Refused(code) => *code == ConnectReturnCode::ServerUnavailable,
             Self::Http(e) => e.is_transient(),
+            Self::Amqp(e) => e.is_transient(),
             _ => false,
         }
     }
@@ -255,6 +275,7 @@ impl ClientError {
             Self::SubscriptionRefused => "SubscriptionRefused",
             Self::Http(e) => e.code(),
             Self::NotSupported { .. } => "NotSupported",
+            Self::Amqp(e) => e.code(),
         }
     }
 }
@@ -319,6 +340,11 @@ pub enum SendError {
         /// Protocol name.
         protocol: &'static str,
     },
+    /// AMQP: the peer did not accept the message (outcome `rejected`, with the peer's error
+    /// condition and description, or `released`/`modified`), or the message cannot travel on
+    /// the link (larger than the peer's max-message-size).
+    #[error(transparent)]
+    Amqp(AmqpError),
 }
 
 impl SendError {
@@ -337,6 +363,7 @@ impl SendError {
             Self::InvalidHeader(_) | Self::InvalidBatch { .. } => "InvalidMessage",
             Self::Http(e) => e.code(),
             Self::NotSupported { .. } => "NotSupported",
+            Self::Amqp(e) => e.code(),
         }
     }
 }
@@ -388,6 +415,10 @@ pub enum SettleError {
     /// The client failed permanently (for example, a fixed SAS token expired).
     #[error("the client failed: {0}")]
     Failed(Box<ClientError>),
+    /// AMQP: the message was received on a connection that has since been replaced, so its
+    /// lock is gone ([`AmqpError::LockLost`]; the hub delivers it again).
+    #[error(transparent)]
+    Amqp(AmqpError),
 }
 
 impl SettleError {
@@ -400,6 +431,7 @@ impl SettleError {
             Self::Closed => "Closed",
             Self::Http(e) => e.code(),
             Self::Failed(e) => e.code(),
+            Self::Amqp(e) => e.code(),
         }
     }
 }
@@ -593,5 +625,205 @@ impl HttpError {
                 | Self::QuotaExceeded { .. }
                 | Self::Server { .. }
         )
+    }
+}
+
+/// What went wrong on an AMQP connection (IoT Hub device client, field gateway, or the generic
+/// AMQP client). Conditions and descriptions are the peer's, as sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AmqpError {
+    /// The peer closed the connection, ended the session or detached a link with an error
+    /// (e.g. `amqp:unauthorized-access`, `amqp:link:detach-forced`), or closed it without one
+    /// (`condition` empty).
+    #[error(
+        "{what} closed by the peer{}",
+        condition_suffix(condition, description)
+    )]
+    Closed {
+        /// `connection`, `session` or `link`.
+        what: &'static str,
+        /// The AMQP error condition (empty when the peer gave none).
+        condition: String,
+        /// The peer's description.
+        description: Option<String>,
+    },
+    /// The peer refused to attach a link (e.g. an unknown address).
+    #[error(
+        "link to {address:?} refused{}",
+        condition_suffix(condition, description)
+    )]
+    LinkRefused {
+        /// The address asked for.
+        address: String,
+        /// The AMQP error condition (empty when the peer gave none).
+        condition: String,
+        /// The peer's description.
+        description: Option<String>,
+    },
+    /// A CBS put-token was refused: `status_code` 401 for a wrong or expired token, 404 for an
+    /// unknown device, 400 for a malformed request.
+    #[error(
+        "CBS put-token refused with status {status_code}{}",
+        description_suffix(description)
+    )]
+    PutToken {
+        /// The CBS `status-code`.
+        status_code: i32,
+        /// The CBS `status-description`.
+        description: Option<String>,
+    },
+    /// No answer to a CBS put-token within the time limit.
+    #[error("no answer to the CBS put-token")]
+    PutTokenTimeout,
+    /// The peer settled a sent message as `rejected`.
+    #[error("message rejected{}", condition_suffix(condition, description))]
+    Rejected {
+        /// The AMQP error condition (empty when the peer gave none).
+        condition: String,
+        /// The peer's description.
+        description: Option<String>,
+    },
+    /// The peer settled a sent message as `released` or `modified`: it was not processed.
+    #[error("message not processed by the peer (outcome {outcome})")]
+    NotProcessed {
+        /// `released` or `modified`.
+        outcome: &'static str,
+    },
+    /// The lock of a received message is gone: it arrived on an earlier connection (or its link
+    /// was detached) and can no longer be settled; the hub delivers it again.
+    #[error("message lock lost: the message arrived on a link that has since ended")]
+    LockLost,
+    /// SASL authentication failed (`code`: 1 auth, 2 sys, 3 sys-perm, 4 sys-temp), or the
+    /// server does not offer the mechanism (`code` 0).
+    #[error("SASL authentication failed (code {code})")]
+    Sasl {
+        /// The SASL outcome code.
+        code: u8,
+    },
+    /// The peer broke the AMQP protocol (we closed the connection with `condition`).
+    #[error("AMQP protocol error: {condition}: {description}")]
+    Protocol {
+        /// The condition sent in our CLOSE.
+        condition: String,
+        /// What was wrong.
+        description: String,
+    },
+    /// Nothing arrived from the peer within the idle time-out.
+    #[error("nothing received within the AMQP idle time-out: connection lost")]
+    IdleTimeout,
+    /// The protocol header, SASL and OPEN exchange did not finish in time.
+    #[error("AMQP handshake timed out")]
+    HandshakeTimeout,
+    /// The engine refused a request (a bug or a use after close).
+    #[error("AMQP request refused: {0}")]
+    Command(String),
+}
+
+fn condition_suffix(condition: &str, description: &Option<String>) -> String {
+    let mut s = String::new();
+    if !condition.is_empty() {
+        s.push_str(": ");
+        s.push_str(condition);
+    }
+    s.push_str(&description_suffix(description));
+    s
+}
+
+fn description_suffix(description: &Option<String>) -> String {
+    match description {
+        Some(d) if !d.is_empty() => format!(" ({d})"),
+        _ => String::new(),
+    }
+}
+
+/// Conditions meaning "these credentials are not good enough".
+const AUTH_CONDITIONS: &[&str] = &["amqp:unauthorized-access"];
+
+/// Conditions after which retrying cannot help.
+const PERMANENT_CONDITIONS: &[&str] = &[
+    "amqp:unauthorized-access",
+    "amqp:not-found",
+    "amqp:not-allowed",
+    "amqp:not-implemented",
+    "amqp:invalid-field",
+    "amqp:decode-error",
+    "com.microsoft:argument-error",
+    "com.microsoft:argument-out-of-range",
+    "com.microsoft:iot-hub-not-found-error",
+    "com.microsoft:iot-hub-suspended",
+];
+
+impl AmqpError {
+    /// Stable machine-readable code (the `code` of JavaScript errors): `Unauthorized`,
+    /// `DeviceNotFound`, `MessageRejected`, `MessageNotProcessed`, `LockLost`, `LinkRefused`,
+    /// `ConnectionClosed`, `Timeout`, `ProtocolError`, `BadRequest`, `AmqpError`.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        if self.is_auth_failure() {
+            return "Unauthorized";
+        }
+        match self {
+            Self::PutToken {
+                status_code: 404, ..
+            } => "DeviceNotFound",
+            Self::PutToken {
+                status_code: 400, ..
+            } => "BadRequest",
+            Self::PutToken { .. } => "AmqpError",
+            Self::Rejected { .. } => "MessageRejected",
+            Self::NotProcessed { .. } => "MessageNotProcessed",
+            Self::LockLost => "LockLost",
+            Self::LinkRefused { .. } => "LinkRefused",
+            Self::Closed { .. } => "ConnectionClosed",
+            Self::PutTokenTimeout | Self::IdleTimeout | Self::HandshakeTimeout => "Timeout",
+            Self::Protocol { .. } => "ProtocolError",
+            Self::Sasl { .. } | Self::Command(_) => "AmqpError",
+        }
+    }
+
+    /// The AMQP error condition the peer sent, if any.
+    #[must_use]
+    pub fn condition(&self) -> Option<&str> {
+        match self {
+            Self::Closed { condition, .. }
+            | Self::LinkRefused { condition, .. }
+            | Self::Rejected { condition, .. }
+            | Self::Protocol { condition, .. }
+                if !condition.is_empty() =>
+            {
+                Some(condition)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the peer refused the credentials: CBS 401/403, SASL `auth`, or the condition
+    /// `amqp:unauthorized-access`.
+    #[must_use]
+    pub fn is_auth_failure(&self) -> bool {
+        match self {
+            Self::PutToken { status_code, .. } => matches!(status_code, 401 | 403),
+            Self::Sasl { code } => *code == 1,
+            _ => self
+                .condition()
+                .is_some_and(|c| AUTH_CONDITIONS.contains(&c)),
+        }
+    }
+
+    /// Whether reconnecting could help: connection losses, time-outs, server-side errors and
+    /// throttling are transient; refused credentials, unknown devices and refused links are not.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Closed { condition, .. } => !PERMANENT_CONDITIONS.contains(&condition.as_str()),
+            Self::PutToken { status_code, .. } => *status_code == 429 || *status_code >= 500,
+            Self::PutTokenTimeout
+            | Self::IdleTimeout
+            | Self::HandshakeTimeout
+            | Self::Protocol { .. } => true,
+            Self::Sasl { code } => matches!(code, 2 | 4),
+            _ => false,
+        }
     }
 }

@@ -32,26 +32,44 @@ mod poll;
 mod reconnect;
 mod status;
 
-#[cfg(all(target_arch = "wasm32", any(feature = "mqtt", feature = "http")))]
+#[cfg(all(target_arch = "wasm32", feature = "amqp"))]
+mod amqp_driver;
+#[cfg(all(target_arch = "wasm32", feature = "amqp"))]
+mod amqp_ws;
+#[cfg(all(
+    target_arch = "wasm32",
+    any(feature = "mqtt", feature = "http", feature = "amqp")
+))]
 mod device;
 #[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
 mod driver;
-#[cfg(all(target_arch = "wasm32", any(feature = "mqtt", feature = "http")))]
+#[cfg(all(
+    target_arch = "wasm32",
+    any(feature = "mqtt", feature = "http", feature = "amqp")
+))]
 mod events;
 #[cfg(all(target_arch = "wasm32", feature = "http"))]
 mod fetch;
-#[cfg(all(target_arch = "wasm32", any(feature = "mqtt", feature = "http")))]
+#[cfg(all(
+    target_arch = "wasm32",
+    any(feature = "mqtt", feature = "http", feature = "amqp")
+))]
 mod js;
 #[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
 mod mqtt_ws;
 #[cfg(all(target_arch = "wasm32", feature = "http"))]
 mod poller;
-#[cfg(all(target_arch = "wasm32", any(feature = "mqtt", feature = "http")))]
+#[cfg(all(
+    target_arch = "wasm32",
+    any(feature = "mqtt", feature = "http", feature = "amqp")
+))]
 mod sys;
-#[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
+#[cfg(all(target_arch = "wasm32", any(feature = "mqtt", feature = "amqp")))]
 mod ws;
 
-pub use error::{ClientError, HttpError, OptionsError, SendError, SettleError, TransportError};
+pub use error::{
+    AmqpError, ClientError, HttpError, OptionsError, SendError, SettleError, TransportError,
+};
 pub use options::{
     http_base_url, websocket_url, Credentials, DeviceOptions, JsDeviceOptions, JsReconnect,
     Protocol, RandomSource, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEP_ALIVE, DEVICE_CLIENT_TYPE,
@@ -64,17 +82,32 @@ pub use poll::{
 pub use reconnect::ReconnectPolicy;
 pub use status::{BatchReceipt, ConnectionStatus, ReconnectReason, SendReceipt, WireStats};
 
-#[cfg(all(target_arch = "wasm32", any(feature = "mqtt", feature = "http")))]
+#[cfg(all(target_arch = "wasm32", feature = "amqp"))]
+pub use amqp_ws::{AmqpDelivery, AmqpReceiver, AmqpSasl, AmqpSender, AmqpWsClient, AmqpWsConfig};
+#[cfg(all(
+    target_arch = "wasm32",
+    any(feature = "mqtt", feature = "http", feature = "amqp")
+))]
 pub use device::{DeviceClient, Messages, ReceivedMessage};
-#[cfg(all(target_arch = "wasm32", any(feature = "mqtt", feature = "http")))]
+#[cfg(all(
+    target_arch = "wasm32",
+    any(feature = "mqtt", feature = "http", feature = "amqp")
+))]
 pub use events::StatusEvents;
-#[cfg(all(target_arch = "wasm32", any(feature = "mqtt", feature = "http")))]
+#[cfg(all(
+    target_arch = "wasm32",
+    any(feature = "mqtt", feature = "http", feature = "amqp")
+))]
 pub use js::HubwireDevice;
 #[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
 pub use mqtt_ws::{Incoming, MqttWsClient, MqttWsConfig};
+#[cfg(all(target_arch = "wasm32", feature = "amqp"))]
+pub use ws::AMQP_SUBPROTOCOL;
 #[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
 pub use ws::MQTT_SUBPROTOCOL;
 
 /// The protocol crates, re-exported so applications use the same versions.
+#[cfg(feature = "amqp")]
+pub use hubwire_amqp as amqp;
 pub use hubwire_iothub as iothub;
 pub use hubwire_mqtt as mqtt;

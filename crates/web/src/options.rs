@@ -38,6 +38,10 @@ pub enum Protocol {
     /// abandon and reject by lock token. A real IoT Hub does not answer CORS, so from a web
     /// page this needs a same-origin proxy (or a hub emulator that allows the page's origin).
     Http,
+    /// AMQP 1.0 over WebSocket (`wss://{host}/$iothub/websocket`, subprotocol `AMQPWSB10`):
+    /// SASL `ANONYMOUS` and a CBS put-token per device, token renewal on the live connection,
+    /// and C2D settlement with complete, abandon and reject.
+    Amqp,
 }
 
 impl Protocol {
@@ -47,6 +51,7 @@ impl Protocol {
         match self {
             Self::Mqtt => "mqtt",
             Self::Http => "http",
+            Self::Amqp => "amqp",
         }
     }
 
@@ -56,27 +61,30 @@ impl Protocol {
         match self {
             Self::Mqtt => "MQTT",
             Self::Http => "HTTPS",
+            Self::Amqp => "AMQP",
         }
     }
 
     /// Parses a protocol name (ASCII case-insensitive; `"mqtt-ws"` and `"mqttws"` are accepted
     /// for MQTT since the browser only has WebSockets anyway; `"http"` and `"https"` for the
-    /// HTTPS device API).
+    /// HTTPS device API; `"amqp"`, `"amqp-ws"` and `"amqpws"` for AMQP over WebSocket).
     pub fn parse(name: &str) -> Result<Self, OptionsError> {
         let lower = name.to_ascii_lowercase();
         match lower.as_str() {
             "mqtt" | "mqtt-ws" | "mqttws" => Ok(Self::Mqtt),
             "http" | "https" => Ok(Self::Http),
+            "amqp" | "amqp-ws" | "amqpws" => Ok(Self::Amqp),
             _ => Err(OptionsError::UnknownProtocol { name: name.into() }),
         }
     }
 
-    /// Whether this build includes the protocol (cargo features `mqtt`, `http`).
+    /// Whether this build includes the protocol (cargo features `mqtt`, `http`, `amqp`).
     #[must_use]
     pub fn is_enabled(self) -> bool {
         match self {
             Self::Mqtt => cfg!(feature = "mqtt"),
             Self::Http => cfg!(feature = "http"),
+            Self::Amqp => cfg!(feature = "amqp"),
         }
     }
 }

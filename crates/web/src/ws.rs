@@ -11,7 +11,13 @@ use crate::error::TransportError;
 use crate::sys;
 
 /// Subprotocol of MQTT over WebSocket.
+#[cfg(feature = "mqtt")]
 pub const MQTT_SUBPROTOCOL: &str = "mqtt";
+
+/// Subprotocol of AMQP over WebSocket as IoT Hub requires it (the draft-era name, not the
+/// OASIS `amqp`).
+#[cfg(feature = "amqp")]
+pub const AMQP_SUBPROTOCOL: &str = "AMQPWSB10";
 
 /// How long to wait for the browser's close event after the stream ended.
 const CLOSE_EVENT_WAIT: Duration = Duration::from_secs(2);

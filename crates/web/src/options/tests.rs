@@ -219,9 +219,14 @@ fn protocol_names() {
     assert_eq!(Protocol::parse("mqtt").unwrap(), Protocol::Mqtt);
     assert_eq!(Protocol::parse("MQTT-WS").unwrap(), Protocol::Mqtt);
     assert!(matches!(
-        Protocol::parse("amqp"),
-        Err(OptionsError::UnknownProtocol { name }) if name == "amqp"
+        Protocol::parse("amqps"),
+        Err(OptionsError::UnknownProtocol { name }) if name == "amqps"
     ));
+    assert_eq!(Protocol::parse("amqp").unwrap(), Protocol::Amqp);
+    assert_eq!(Protocol::parse("AMQP-WS").unwrap(), Protocol::Amqp);
+    assert_eq!(Protocol::Amqp.to_string(), "amqp");
+    assert_eq!(Protocol::Amqp.display_name(), "AMQP");
+    assert_eq!(Protocol::Amqp.is_enabled(), cfg!(feature = "amqp"));
     assert_eq!(Protocol::Mqtt.to_string(), "mqtt");
     assert_eq!(Protocol::Mqtt.is_enabled(), cfg!(feature = "mqtt"));
     assert_eq!(Protocol::parse("http").unwrap(), Protocol::Http);

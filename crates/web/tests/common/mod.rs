@@ -22,6 +22,11 @@ pub(crate) const MOSQUITTO_WS: &str = match option_env!("HUBWIRE_MOSQUITTO_WS") 
     Some(v) => v,
     None => "ws://127.0.0.1:8083",
 };
+/// The rhea AMQP 1.0 peer over WebSocket (tests/rhea-peer).
+pub(crate) const RHEA_WS: &str = match option_env!("HUBWIRE_RHEA_WS") {
+    Some(v) => v,
+    None => "ws://127.0.0.1:25673",
+};
 
 /// `prefix` plus a random suffix, so parallel or repeated runs do not collide.
 pub(crate) fn unique(prefix: &str) -> String {
