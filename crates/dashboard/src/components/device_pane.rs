@@ -53,6 +53,26 @@ pub fn DevicePane(props: &DevicePaneProps) -> Html {
                 { "Device" }<span class="pane-sub">{ "browser client" }</span>
             </h2>
             <ConnectionCard ..props.clone() />
+            <section class="card" aria-labelledby="inbox-title">
+                <div class="card-head">
+                    <h3 id="inbox-title">
+                        { "Cloud-to-device inbox" }
+                        <span class="count">{ state.inbox.len() }</span>
+                    </h3>
+                    <button type="button" class="secondary small" disabled={state.inbox.is_empty()}
+                        onclick={props.on_action.reform(|_: MouseEvent| DeviceAction::ClearInbox)}>
+                        { "Clear" }
+                    </button>
+                </div>
+                { settlement_note(state.protocol) }
+                if state.inbox.is_empty() {
+                    <p class="muted">{ "No messages received yet." }</p>
+                } else {
+                    <ol class="messages" aria-label="Received cloud-to-device messages">
+                        { for state.inbox.iter().map(|entry| inbox_row(entry, current, &props.on_settle)) }
+                    </ol>
+                }
+            </section>
             <section class="card" aria-labelledby="d2c-title">
                 <h3 id="d2c-title">{ "Send device-to-cloud message" }</h3>
                 <form class="composer" onsubmit={on_submit(props.on_send.clone())}>
@@ -71,26 +91,6 @@ pub fn DevicePane(props: &DevicePaneProps) -> Html {
                 if !state.sends.is_empty() {
                     <ol class="results" aria-label="Send results">
                         { for state.sends.iter().map(send_row) }
-                    </ol>
-                }
-            </section>
-            <section class="card" aria-labelledby="inbox-title">
-                <div class="card-head">
-                    <h3 id="inbox-title">
-                        { "Cloud-to-device inbox" }
-                        <span class="count">{ state.inbox.len() }</span>
-                    </h3>
-                    <button type="button" class="secondary small" disabled={state.inbox.is_empty()}
-                        onclick={props.on_action.reform(|_: MouseEvent| DeviceAction::ClearInbox)}>
-                        { "Clear" }
-                    </button>
-                </div>
-                { settlement_note(state.protocol) }
-                if state.inbox.is_empty() {
-                    <p class="muted">{ "No messages received yet." }</p>
-                } else {
-                    <ol class="messages" aria-label="Received cloud-to-device messages">
-                        { for state.inbox.iter().map(|entry| inbox_row(entry, current, &props.on_settle)) }
                     </ol>
                 }
             </section>
@@ -323,7 +323,7 @@ fn PollSettings(props: &PollSettingsProps) -> Html {
     let hint = if setting.production {
         "IoT Hub guidance: poll HTTPS at most every 25 minutes."
     } else {
-        "Development setting for devhub: a real IoT hub throttles frequent HTTPS polls."
+        "Development setting: a real IoT hub throttles frequent HTTPS polls."
     };
     html! {
         <div class="poll-settings">
@@ -368,18 +368,15 @@ fn poll_bar(
         (_, Some(_)) => ("chip pending", "waiting…".to_owned()),
     };
     let schedule = state.poll.map(|p| {
-        let kind = if p.development {
-            "development"
-        } else {
-            "production"
-        };
+        let kind = if p.development { " (dev)" } else { "" };
+        let polls = if p.cycles == 1 { "poll" } else { "polls" };
         let failures = if p.failures > 0 {
             format!(" · {} failed", p.failures)
         } else {
             String::new()
         };
         format!(
-            "every {} ({kind}) · {} polls{failures}",
+            "every {}{kind} · {} {polls}{failures}",
             format::interval(p.interval_secs),
             p.cycles
         )
@@ -419,12 +416,12 @@ fn settlement_note(protocol: Protocol) -> Html {
     match protocol.settlement() {
         Settlement::OnReceipt => html! {
             <p class="note" role="note">
-                { format!("{} completes each message on arrival: the client acknowledges it (PUBACK), so there is nothing left to settle. Abandon and reject need HTTPS.", protocol.short_label()) }
+                { format!("{} completes each message on arrival (the client's PUBACK): nothing is left to settle, and abandon and reject need HTTPS.", protocol.short_label()) }
             </p>
         },
         Settlement::Explicit => html! {
             <p class="note" role="note">
-                { "A received message stays locked for this device until it is completed, abandoned (delivered again) or rejected (dead-lettered). A lock that is not settled runs out after about a minute." }
+                { "Messages stay locked until completed, abandoned (delivered again) or rejected (dead-lettered); an unsettled lock runs out after about a minute." }
             </p>
         },
     }
@@ -474,26 +471,33 @@ fn inbox_row(
     on_settle: &Callback<(u64, SettleOp)>,
 ) -> Html {
     let message = &entry.message;
+    // The lock token leads the system properties: it is what settles the message.
     let system: Vec<(String, String)> = message
-        .system
+        .lock_token
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .map(|token| ("lockToken".to_owned(), token.clone()))
+        .chain(
+            message
+                .system
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone())),
+        )
         .collect();
-    let mut delivery: Vec<(String, String)> = Vec::new();
-    if let Some(d) = &message.delivery {
-        delivery.push(("sequenceNumber".into(), d.sequence_number.to_string()));
-        delivery.push(("deliveryCount".into(), d.delivery_count.to_string()));
-    }
-    if let Some(token) = &message.lock_token {
-        delivery.push(("lockToken".into(), token.clone()));
-    }
-    if let Some(t) = message
+    let delivery: Vec<(String, String)> = message
+        .delivery
+        .iter()
+        .flat_map(|d| {
+            [
+                ("sequenceNumber".to_owned(), d.sequence_number.to_string()),
+                ("deliveryCount".to_owned(), d.delivery_count.to_string()),
+            ]
+        })
+        .collect();
+    let enqueued = message
         .delivery
         .as_ref()
         .and_then(|d| d.enqueued_time.as_ref())
-    {
-        delivery.push(("enqueuedTime".into(), t.clone()));
-    }
+        .map(|t| format!("enqueued by the hub at {t}"));
     let (chip_class, chip_text, chip_title) = settle_chip(&entry.settle);
     let explicit = entry.protocol.settlement() == Settlement::Explicit;
     let settling = matches!(entry.settle, SettleState::Settling(_));
@@ -503,13 +507,13 @@ fn inbox_row(
     html! {
         <li class={classes!("message", format!("settle-{}", settle_name(&entry.settle)))} key={id}>
             <div class="message-head">
-                <time>{ &message.received_at }</time>
+                <time title={enqueued}>{ &message.received_at }</time>
                 <span class="muted">{ entry.protocol.short_label() }</span>
+                <KvList pairs={delivery} label="Delivery" class="delivery" />
                 <span class={chip_class} title={chip_title}>{ chip_text }</span>
             </div>
             <pre class={classes!("body", (!message.body_is_text).then_some("binary"))}>{ &message.body }</pre>
             <KvList pairs={message.properties.clone()} label="Application properties" />
-            <KvList pairs={delivery} label="Delivery" class="delivery" />
             <KvList pairs={system} label="System properties" class="system" />
             if show_buttons {
                 <div class="settle-actions" role="group" aria-label="Settle this message">
