@@ -11,7 +11,9 @@
 # Every run follows shared/bench/WORKLOADS.md: warm-up 100,000, N = 1,000,000 for `combined`,
 # N/4 for the secondary loops, checksums checked (an invalid run fails the script). Raw JSON
 # lines go to target/bench/w1/<time>/; the summary (median, min–max) is printed at the end.
-# Nothing else heavy should run meanwhile: the 1-minute load average is recorded per loop.
+# Nothing else heavy should run meanwhile: the 1-minute load average is recorded per loop, and
+# with WAIT_QUIET=<seconds> each run first waits (up to that long) for the 1-minute load
+# average to drop below QUIET_LOAD (default 1.0).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,12 +26,14 @@ MODE="${1:-all}"
 case "$MODE" in
     native | browser | all) ;;
     -h | --help)
-        sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *) die "unknown mode: $MODE (native, browser or all)" ;;
 esac
 RUNS="${RUNS:-5}"
+WAIT_QUIET="${WAIT_QUIET:-0}"
+QUIET_LOAD="${QUIET_LOAD:-1.0}"
 BROWSER_RUNS="${BROWSER_RUNS:-3}"
 OUT="$ROOT/target/bench/w1/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT"
@@ -45,6 +49,16 @@ machine_notes() {
     } | tee "$OUT/machine.txt"
 }
 
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+# Waits up to WAIT_QUIET seconds for the machine to calm down (other builds finishing).
+wait_quiet() {
+    local deadline=$((SECONDS + WAIT_QUIET))
+    while ((SECONDS < deadline)) && awk -v l="$(load1)" -v q="$QUIET_LOAD" 'BEGIN { exit !(l >= q) }'; do
+        sleep 5
+    done
+}
+
 run_native() {
     note "native: building the runner (release, fat LTO)"
     cargo build --release -p hubwire-bench --bin w1
@@ -53,7 +67,8 @@ run_native() {
         # Alternate the order so neither implementation always runs first.
         if ((run % 2)); then impls=(hubwire rumqttc); else impls=(rumqttc hubwire); fi
         for impl in "${impls[@]}"; do
-            note "native run $run/$RUNS: $impl (load $(cut -d' ' -f1 /proc/loadavg))"
+            wait_quiet
+            note "native run $run/$RUNS: $impl (load $(load1))"
             "$bin" --impl "$impl" | sed "s/^{/{\"env\":\"native\",\"run\":$run,/" | tee -a "$OUT/native.jsonl"
         done
     done
@@ -81,8 +96,12 @@ run_browser() {
         (cd tests/bench && npm install --no-audit --no-fund --silent)
     fi
     node tests/bench/build-w1.mjs
-    note "browser: $BROWSER_RUNS runs, fresh Chromium each (load $(cut -d' ' -f1 /proc/loadavg))"
-    node tests/bench/w1-browser.mjs --runs "$BROWSER_RUNS" | tee -a "$OUT/browser.jsonl"
+    local run
+    for ((run = 1; run <= BROWSER_RUNS; run++)); do
+        wait_quiet
+        note "browser run $run/$BROWSER_RUNS: fresh Chromium (load $(load1))"
+        node tests/bench/w1-browser.mjs --runs 1 --first "$run" | tee -a "$OUT/browser.jsonl"
+    done
 }
 
 summarize() {

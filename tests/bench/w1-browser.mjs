@@ -4,6 +4,7 @@
 // loop and run, in the format of the native runner (`impl`, `loop`, `per_s`, `mb_per_s`, …).
 //
 // Usage: node tests/bench/w1-browser.mjs [--runs 3] [--n 1000000] [--warmup 100000]
+//          [--first 1]          (number of the first run; the order of implementations alternates)
 //          [--only name,name]   (restrict to some implementations, for quick checks)
 // Expects www/bench/pkg (wasm-bindgen output) and www/bench/dist (esbuild bundle); see
 // scripts/bench-w1.sh, which builds both.
@@ -30,7 +31,7 @@ const CHROMIUM_FLAGS = [
 ];
 
 function parseArgs(argv) {
-  const args = { runs: 3, n: 1_000_000, warmup: 100_000, only: null };
+  const args = { runs: 3, first: 1, n: 1_000_000, warmup: 100_000, only: null };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
     if (key === 'only') {
@@ -129,7 +130,7 @@ const server = await startServer();
 const url = `http://127.0.0.1:${server.address().port}/w1.html`;
 let invalid = 0;
 try {
-  for (let run = 1; run <= args.runs; run++) {
+  for (let run = args.first; run < args.first + args.runs; run++) {
     const results = await oneRun(url, run, args);
     invalid += results.filter((r) => !r.valid).length;
   }
