@@ -26,7 +26,7 @@ MODE="${1:-all}"
 case "$MODE" in
     native | browser | all) ;;
     -h | --help)
-        sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *) die "unknown mode: $MODE (native, browser or all)" ;;
