@@ -71,7 +71,7 @@ pub struct D2cEvent {
     pub seq: u64,
     /// Sending device.
     pub device_id: String,
-    /// Transport (`mqtt` or `https`).
+    /// Transport (`mqtt`, `amqp` or `https`).
     pub protocol: &'static str,
     /// When the hub stored it (RFC 3339).
     pub enqueued_time_utc: String,
@@ -83,8 +83,10 @@ pub struct D2cEvent {
     pub system_properties: serde_json::Map<String, serde_json::Value>,
     /// Application properties.
     pub properties: serde_json::Map<String, serde_json::Value>,
-    /// Size of the transport unit that carried it (MQTT: the whole PUBLISH packet; HTTPS: the
-    /// request line, header lines and body as received, shared out evenly over a batch).
+    /// Size of the transport unit that carried it (MQTT: the whole PUBLISH packet; AMQP: every
+    /// transfer frame of the delivery, frame headers and transfer performatives included;
+    /// HTTPS: the request line, header lines and body as received, shared out evenly over a
+    /// batch).
     pub wire_bytes: usize,
 }
 

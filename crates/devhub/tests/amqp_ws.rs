@@ -253,10 +253,18 @@ impl AmqpDevice {
         .await
     }
 
-    /// Waits until the hub detaches `link`; returns its error.
+    /// Waits until the hub detaches `link` (or refuses its attach); returns the hub's error.
     async fn detached(&mut self, link: LinkId) -> Option<AmqpError> {
-        self.expect("link detached", |ev| match ev {
-            Event::LinkDetached { link: l, error, .. } if *l == link => Some(error.clone()),
+        self.expect("link detached by the hub", |ev| match ev {
+            Event::LinkDetached {
+                link: l,
+                error,
+                by_peer,
+                ..
+            } if *l == link => {
+                assert!(*by_peer, "the client detached {link:?} itself: {error:?}");
+                Some(error.clone())
+            }
             _ => None,
         })
         .await
@@ -744,7 +752,10 @@ async fn unsettled_c2d_returns_to_the_queue_when_the_link_or_connection_ends() {
     d.conn
         .detach(now, link, true, None)
         .unwrap_or_else(|e| panic!("{e}"));
-    d.detached(link).await;
+    d.expect("the hub's DETACH answer", |ev| {
+        matches!(ev, Event::LinkDetached { link: l, .. } if *l == link).then_some(())
+    })
+    .await;
     let q = wait_for(&hub, &format!("/api/devices/{D1}/messages"), |q| {
         q[0]["state"] == "enqueued"
     })
@@ -936,4 +947,185 @@ async fn oversized_d2c_is_rejected_and_the_link_stays() {
         wire > 200 * 1024 + 4 * 8 && wire < 200 * 1024 + 4 * 64,
         "wireBytes {wire}"
     );
+}
+
+async fn start_with_lock_seconds(tag: &str, seconds: u64) -> Hub {
+    let dir = common::temp_dir(tag);
+    let mut config = devhub::Config::local(&dir);
+    config.c2d_lock_seconds = seconds;
+    let running = devhub::start(config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    Hub { running, dir }
+}
+
+#[tokio::test]
+async fn expired_lock_of_an_unsettled_c2d_is_renewed_not_resent() {
+    let hub = start_with_lock_seconds("amqp-lock", 1).await;
+    send_c2d(&hub, D1, json!({"body":"once","messageId":"l-1"})).await;
+    let (mut d, s, _) = AmqpDevice::cbs_connected(&hub, &[D1]).await;
+    let link = d.attach_c2d(s, D1);
+    let delivery = d.c2d(link).await;
+    // The 1 s lock expires while the delivery is unsettled and the link has credit: the hub
+    // locks it again for this link instead of sending a second copy.
+    d.expect_none(Duration::from_millis(1600), |ev| {
+        matches!(ev, Event::Delivery(_))
+    })
+    .await;
+    let (_, h) = hub.api("GET", "/api/c2d/history", None).await;
+    assert!(
+        h.as_array()
+            .is_some_and(|a| a.iter().any(|r| r["outcome"] == "lockExpired")),
+        "{h}"
+    );
+    let (_, q) = hub
+        .api("GET", &format!("/api/devices/{D1}/messages"), None)
+        .await;
+    assert_eq!(q[0]["state"], "locked", "{q}");
+    // The late outcome still completes it.
+    d.settle(&delivery, DeliveryState::Accepted);
+    d.flush().await;
+    wait_for(&hub, "/api/c2d/history", |h| {
+        h.as_array()
+            .is_some_and(|a| a.iter().any(|r| r["outcome"] == "completed"))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn outcome_after_a_lost_lock_is_ignored_and_the_message_redelivered() {
+    let hub = start_with_lock_seconds("amqp-lock-lost", 1).await;
+    send_c2d(&hub, D1, json!({"body":"late","messageId":"l-2"})).await;
+    let (mut d, s, _) = AmqpDevice::cbs_connected(&hub, &[D1]).await;
+    // One credit, no top-up: after the first delivery the hub may not send (or re-lock).
+    let now = d.now();
+    let mut options =
+        LinkOptions::receiver("c2d-one", format!("/devices/{D1}/messages/devicebound"));
+    options.credit = 1;
+    options.auto_credit = false;
+    let link = d
+        .conn
+        .attach_receiver(now, s, options)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = d.c2d(link).await;
+    let q = wait_for(&hub, &format!("/api/devices/{D1}/messages"), |q| {
+        q[0]["state"] == "enqueued"
+    })
+    .await;
+    assert_eq!(q[0]["deliveryCount"], 0, "lock expiry is not an abandon");
+    // The device accepts after the lock was lost: nothing to answer (it settled already in
+    // receiver mode first); the message stays queued and is not completed.
+    d.settle(&first, DeliveryState::Accepted);
+    d.flush().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, h) = hub.api("GET", "/api/c2d/history", None).await;
+    assert!(
+        !h.as_array()
+            .is_some_and(|a| a.iter().any(|r| r["outcome"] == "completed")),
+        "{h}"
+    );
+    // With credit again it is delivered anew, under a new lock.
+    let now = d.now();
+    d.conn
+        .grant_credit(now, link, 1, false)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let second = d.c2d(link).await;
+    assert_ne!(first.tag, second.tag);
+    d.settle(&second, DeliveryState::Accepted);
+    d.flush().await;
+    wait_for(&hub, "/api/c2d/history", |h| {
+        h.as_array()
+            .is_some_and(|a| a.iter().any(|r| r["outcome"] == "completed"))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_newer_connection_takes_the_device_and_leaves_the_others() {
+    let hub = start("amqp-kick").await;
+    let (mut first, s1, _) = AmqpDevice::cbs_connected(&hub, &[D1, D2]).await;
+    let l1 = first.attach_d2c(s1, D1);
+    first.attached(l1).await;
+    let l2 = first.attach_d2c(s1, D2);
+    first.attached(l2).await;
+
+    let (mut second, s2, _) = AmqpDevice::cbs_connected(&hub, &[D1]).await;
+    assert_eq!(
+        first.detached(l1).await.map(|e| e.condition),
+        Some(ErrorCondition::DETACH_FORCED)
+    );
+    // D2 stays on the first connection; D1 works on the second.
+    assert_eq!(
+        first.send_d2c(l2, &d2c_message("d2 stays")).await,
+        Some(DeliveryState::Accepted)
+    );
+    let l = second.attach_d2c(s2, D1);
+    second.attached(l).await;
+    assert_eq!(
+        second.send_d2c(l, &d2c_message("d1 moved")).await,
+        Some(DeliveryState::Accepted)
+    );
+    // Deleting D2 detaches its link too.
+    let (status, _) = hub.api("DELETE", &format!("/api/devices/{D2}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        first.detached(l2).await.map(|e| e.condition),
+        Some(ErrorCondition::DETACH_FORCED)
+    );
+}
+
+#[tokio::test]
+async fn sasl_plain_connection_closes_when_its_token_expires() {
+    let hub = start("amqp-plain-expiry").await;
+    let key = hub.key(D1).await;
+    let user = format!("{D1}@sas.localhost");
+    let password = token_at(D1, &key, common::now_secs() + 2);
+    let mut d = AmqpDevice::open(&hub, ClientSasl::plain(user, password)).await;
+    let s = d.session();
+    let link = d.attach_d2c(s, D1);
+    d.attached(link).await;
+    let reason = tokio::time::timeout(
+        Duration::from_secs(5),
+        d.expect("close at token expiry", |ev| match ev {
+            Event::Closed(r) => Some(r.clone()),
+            _ => None,
+        }),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the connection outlived its SAS token"));
+    match reason {
+        CloseReason::Remote(Some(e)) => {
+            assert_eq!(e.condition, ErrorCondition::UNAUTHORIZED_ACCESS);
+        }
+        other => panic!("expected a CLOSE with unauthorized-access, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn d2c_over_one_mebibyte_detaches_the_link() {
+    let hub = start("amqp-huge").await;
+    let (mut d, s, _) = AmqpDevice::cbs_connected(&hub, &[D1]).await;
+    let link = d.attach_d2c(s, D1);
+    // Sent before the hub's ATTACH (and its max-message-size of 1 MiB) arrives, so the client
+    // engine cannot hold it back: the hub must enforce the limit itself.
+    let huge = AmqpMessage::with_data(vec![b'z'; 1024 * 1024 + 1]);
+    let now = d.now();
+    d.conn
+        .send(now, link, &huge, false)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = d.detached(link).await;
+    assert_eq!(
+        err.map(|e| e.condition),
+        Some(ErrorCondition::MESSAGE_SIZE_EXCEEDED)
+    );
+    // Only that link: the connection and the device stay.
+    let link = d.attach_d2c(s, D1);
+    d.attached(link).await;
+    assert_eq!(
+        d.send_d2c(link, &d2c_message("after")).await,
+        Some(DeliveryState::Accepted)
+    );
+    let events = hub.events(1).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["body"], "after");
 }
