@@ -193,9 +193,14 @@ pub(crate) async fn serve(hub: Shared, mut ws: WsStream, peer: Option<SocketAddr
                         c.engine.handle_transport_closed(now);
                     }
                     WsInput::Invalid(why) => {
-                        transport_open = false;
-                        c.reason.get_or_insert_with(|| format!("WebSocket error: {why}"));
-                        c.engine.handle_transport_closed(now);
+                        // A CLOSE is attempted; if the WebSocket is broken the next read fails
+                        // again and ends the connection for good.
+                        let why = format!("WebSocket error: {why}");
+                        if c.reason.is_some() {
+                            c.engine.handle_transport_closed(now);
+                        } else {
+                            c.close(ErrorCondition::FRAMING_ERROR, &why);
+                        }
                     }
                 }
             }
@@ -351,7 +356,13 @@ impl Conn {
             return;
         };
         if auth.via == AuthVia::Plain {
+            // The connection's only identity: the whole connection ends.
             self.devices.insert(device.to_owned(), auth);
+            let condition = if condition == ErrorCondition::DETACH_FORCED {
+                ErrorCondition::CONNECTION_FORCED
+            } else {
+                condition
+            };
             return self.close(condition, why);
         }
         let now = self.now();
@@ -527,12 +538,14 @@ impl Conn {
         let wanted_role = match parsed.kind {
             iot::LinkKind::D2c => true,
             iot::LinkKind::C2d => false,
-            _ => return Err(amqp_error(
-                ErrorCondition::NOT_IMPLEMENTED,
-                format!(
+            _ => {
+                return Err(amqp_error(
+                    ErrorCondition::NOT_IMPLEMENTED,
+                    format!(
                     "'{address}': twin and direct methods are not supported by this devhub version"
                 ),
-            )),
+                ))
+            }
         };
         if wanted_role != device_sends {
             return Err(amqp_error(
@@ -930,4 +943,106 @@ async fn any_signal(signals: Vec<(String, Arc<Notify>, bool)>) -> Option<(String
     });
     let (got, _, _) = futures_util::future::select_all(waits).await;
     Some(got)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::HubState;
+    use crate::registry::Registry;
+    use hubwire_iothub::{SasKey, SasToken};
+
+    fn hub() -> (Shared, std::path::PathBuf) {
+        let mut b = [0u8; 8];
+        let _ = crate::registry::fill_random(&mut b);
+        let dir = std::env::temp_dir().join(format!("devhub-amqp-auth-{}", u64::from_le_bytes(b)));
+        let reg = Registry::open(&dir, 2).unwrap_or_else(|e| panic!("{e}"));
+        (
+            Arc::new(HubState::new(
+                "localhost".to_owned(),
+                reg,
+                crate::c2d::C2dConfig::default(),
+                1,
+            )),
+            dir,
+        )
+    }
+
+    fn key(hub: &Shared, device: &str) -> String {
+        lock(&hub.registry)
+            .get(device)
+            .map(|d| d.primary_key.clone())
+            .unwrap_or_default()
+    }
+
+    fn token(key: &str, device: &str, expiry: u64) -> String {
+        let key = SasKey::from_base64(key).unwrap_or_else(|e| panic!("{e}"));
+        SasToken::build(&key, &format!("localhost/devices/{device}"), expiry, None)
+            .expose()
+            .to_owned()
+    }
+
+    fn creds(user: &str, password: &str) -> PlainCredentials {
+        PlainCredentials {
+            authzid: None,
+            username: Str::from(user.to_owned()),
+            password: Str::from(password.to_owned()),
+        }
+    }
+
+    #[test]
+    fn plain_accepts_a_good_token_and_reasons_never_leak_secrets() {
+        let (hub, dir) = hub();
+        let now = hub.clock.unix_secs();
+        let k1 = key(&hub, "demo-device-1");
+        let k2 = key(&hub, "demo-device-2");
+        let good = token(&k1, "demo-device-1", now + 60);
+        for user in ["demo-device-1@sas.localhost", "demo-device-1@sas.LOCALHOST"] {
+            let ok = authenticate_plain(&hub, &creds(user, &good));
+            assert_eq!(
+                ok.map(|(d, exp)| (d.to_string(), exp)),
+                Ok(("demo-device-1".to_owned(), now + 60)),
+                "{user}"
+            );
+        }
+        let cases = [
+            (
+                "demo-device-1@sas.localhost",
+                token(&k2, "demo-device-1", now + 60),
+                "signature",
+            ),
+            (
+                "demo-device-1@sas.localhost",
+                token(&k1, "demo-device-1", now - 5),
+                "expired",
+            ),
+            (
+                "demo-device-1@sas.localhost",
+                token(&k2, "demo-device-2", now + 60),
+                "",
+            ),
+            ("demo-device-1@sas.otherhub", good.clone(), "not this hub"),
+            ("demo-device-1", good.clone(), "user name"),
+            ("policy@sas.root.localhost", good.clone(), "policy"),
+            ("ghost@sas.localhost", good.clone(), "unknown device"),
+        ];
+        for (user, password, expect) in cases {
+            let why = match authenticate_plain(&hub, &creds(user, &password)) {
+                Err(why) => why,
+                Ok(_) => panic!("{user}: accepted"),
+            };
+            assert!(why.contains(expect), "{user}: {why}");
+            let sig = password
+                .split('&')
+                .find_map(|p| p.strip_prefix("sig="))
+                .unwrap_or("?");
+            for secret in [password.as_str(), sig, k1.as_str(), k2.as_str()] {
+                assert!(
+                    !why.contains(secret),
+                    "{user}: reason leaks a secret: {why}"
+                );
+            }
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
