@@ -88,7 +88,8 @@ pub(crate) trait AmqpHooks {
     fn on_command(&mut self, cx: &mut Cx<'_>, cmd: Self::Cmd);
     /// The hooks' own deadline (monotonic), consulted while a connection is up.
     fn deadline(&self) -> Option<Duration>;
-    /// The hooks' deadline passed (or a timer fired early: re-check).
+    /// The timer fired: act on whatever of the hooks' deadlines has passed (it may also be the
+    /// engine's timer: re-check, doing nothing is fine).
     fn on_timer(&mut self, cx: &mut Cx<'_>);
     /// The connection ended and will be retried: forget per-connection state, keep work that
     /// can be redone.
@@ -356,16 +357,16 @@ impl<H: AmqpHooks> Driver<H> {
             }
             (Phase::Open { ws, mut conn }, Input::Timer) => {
                 conn.handle_timeout(now);
+                // The hooks re-check their own deadlines (some are recomputed from the wall
+                // clock, so comparing here could miss them).
                 let mut signal = None;
-                if self.hooks.deadline().is_some_and(|d| d <= now) {
-                    let mut cx = Cx {
-                        now,
-                        conn: Some(&mut conn),
-                        shared: &self.shared,
-                        signal: &mut signal,
-                    };
-                    self.hooks.on_timer(&mut cx);
-                }
+                let mut cx = Cx {
+                    now,
+                    conn: Some(&mut conn),
+                    shared: &self.shared,
+                    signal: &mut signal,
+                };
+                self.hooks.on_timer(&mut cx);
                 self.pump(ws, conn, signal, now).await
             }
 
@@ -593,6 +594,12 @@ impl<H: AmqpHooks> Driver<H> {
 pub(crate) struct AmqpLink<C> {
     reqs: mpsc::UnboundedSender<Request<C>>,
     pub(crate) shared: Rc<RefCell<Shared>>,
+}
+
+impl<C> core::fmt::Debug for AmqpLink<C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AmqpLink").finish_non_exhaustive()
+    }
 }
 
 impl<C> Clone for AmqpLink<C> {

@@ -39,6 +39,11 @@ use crate::poll::PollSchedule;
 #[cfg(feature = "http")]
 use crate::poller::{self, PollCmd, PollSender};
 
+#[cfg(feature = "amqp")]
+use crate::amqp_driver::{self, AmqpDriverConfig, AmqpLink};
+#[cfg(feature = "amqp")]
+use crate::amqp_hub::{self, HubCmd, HubConfig, HubHooks, NewDevice};
+
 /// A cloud-to-device message as received, with its settlement handle.
 ///
 /// On MQTT the hub counts a message as completed when the device acknowledges it (PUBACK),
@@ -51,6 +56,12 @@ use crate::poller::{self, PollCmd, PollSender};
 /// again, delivery count + 1) or [`reject`](Self::reject) (dead-lettered). An unsettled
 /// message comes back after its lock expires. A lock that expired or was already settled
 /// fails with [`HttpError::LockLost`](crate::HttpError::LockLost).
+///
+/// On AMQP the three map to the dispositions `accepted`, `released` and `rejected` on the
+/// link the message arrived on; the message carries the hub's lock token, delivery count and
+/// sequence number in [`Message::received`](hubwire_iothub::Message). A message whose
+/// connection has since been replaced can no longer be settled
+/// ([`AmqpError::LockLost`](crate::AmqpError::LockLost)); the hub delivers it again.
 #[derive(Debug, Clone)]
 pub struct ReceivedMessage {
     message: Message,
@@ -59,6 +70,9 @@ pub struct ReceivedMessage {
     /// HTTPS: the poller that settles by lock token.
     #[cfg(feature = "http")]
     settler: Option<PollSender>,
+    /// AMQP: the connection and the device the message belongs to.
+    #[cfg(feature = "amqp")]
+    amqp: Option<(AmqpLink<HubCmd>, String)>,
 }
 
 impl ReceivedMessage {
@@ -103,6 +117,26 @@ impl ReceivedMessage {
             lock_token,
             protocol: Protocol::Http,
             settler: Some(settler),
+            #[cfg(feature = "amqp")]
+            amqp: None,
+        }
+    }
+
+    /// An AMQP delivery of `device_id`, settled on its connection.
+    #[cfg(feature = "amqp")]
+    pub(crate) fn amqp(
+        message: Message,
+        lock_token: String,
+        link: AmqpLink<HubCmd>,
+        device_id: String,
+    ) -> Self {
+        Self {
+            message,
+            lock_token,
+            protocol: Protocol::Amqp,
+            #[cfg(feature = "http")]
+            settler: None,
+            amqp: Some((link, device_id)),
         }
     }
 
@@ -124,13 +158,21 @@ impl ReceivedMessage {
                 }
                 rx.await.unwrap_or(Err(SettleError::Closed))
             }
+            #[cfg(feature = "amqp")]
+            Protocol::Amqp => {
+                let Some((link, device)) = &self.amqp else {
+                    return Err(SettleError::Closed);
+                };
+                amqp_hub::settle(link, device, &self.lock_token, op).await
+            }
             protocol => settle_locally(protocol, op),
         }
     }
 }
 
+/// How a received message is settled.
 #[derive(Clone, Copy)]
-enum Settle {
+pub(crate) enum Settle {
     Complete,
     Abandon,
     Reject,
@@ -166,6 +208,11 @@ fn settle_locally(protocol: Protocol, op: Settle) -> Result<(), SettleError> {
         }),
     }
 }
+
+/// Credit of the AMQP C2D receiver link: how many messages the hub may push before the
+/// application settles some (IoT Hub's queue holds at most 50 per device).
+#[cfg(feature = "amqp")]
+pub(crate) const AMQP_C2D_CREDIT: u32 = 50;
 
 /// Prefix of the client-local lock tokens of MQTT messages.
 #[cfg(feature = "mqtt")]
@@ -238,6 +285,22 @@ enum Transport {
     Mqtt(Link),
     #[cfg(feature = "http")]
     Http(HttpHandle),
+    #[cfg(feature = "amqp")]
+    Amqp(AmqpHandle),
+}
+
+/// The API side of an AMQP client.
+#[cfg(feature = "amqp")]
+struct AmqpHandle {
+    link: AmqpLink<HubCmd>,
+}
+
+#[cfg(feature = "amqp")]
+impl Drop for AmqpHandle {
+    fn drop(&mut self) {
+        // The last client handle is gone (received messages keep the request channel open).
+        self.link.close_soon();
+    }
 }
 
 /// The API side of an HTTPS client.
@@ -318,6 +381,8 @@ impl Hooks for MqttDeviceHooks {
                     protocol: Protocol::Mqtt,
                     #[cfg(feature = "http")]
                     settler: None,
+                    #[cfg(feature = "amqp")]
+                    amqp: None,
                 };
                 // No receiver left means nobody reads messages; the PUBACK went out anyway.
                 let _ = self.messages.unbounded_send(received);
@@ -351,6 +416,8 @@ impl DeviceClient {
             Protocol::Mqtt => Self::connect_mqtt(options).await,
             #[cfg(feature = "http")]
             Protocol::Http => Self::connect_http(options).await,
+            #[cfg(feature = "amqp")]
+            Protocol::Amqp => Self::connect_amqp(options).await,
             #[allow(
                 unreachable_patterns,
                 reason = "reached when a protocol feature is off"
@@ -468,6 +535,56 @@ impl DeviceClient {
         })
     }
 
+    #[cfg(feature = "amqp")]
+    async fn connect_amqp(options: DeviceOptions) -> Result<Self, ClientError> {
+        let url = options.websocket_url()?;
+        let creds = &options.credentials;
+        if creds.module_id().is_some() {
+            return Err(OptionsError::Invalid(
+                "module identities are not supported over AMQP yet; use MQTT".into(),
+            )
+            .into());
+        }
+        let device_id = creds.device_id().clone();
+        let (link, rx) = amqp_driver::channel();
+        let (tx, messages) = mpsc::unbounded();
+        let random = Self::random(&options);
+        let mut hooks = HubHooks::new(
+            HubConfig {
+                url,
+                host_name: creds.host_name().to_owned(),
+                single: true,
+                c2d_credit: AMQP_C2D_CREDIT,
+                handshake_timeout: options.connect_timeout,
+                reconnect: options.reconnect,
+                random: Rc::clone(&random),
+            },
+            link.clone(),
+        );
+        hooks.add_initial(NewDevice {
+            device_id: device_id.clone(),
+            identity: creds.to_connection_string(),
+            token_policy: options.token_policy,
+            messages: tx,
+            shared: None,
+        });
+        let config = AmqpDriverConfig {
+            connect_timeout: options.connect_timeout,
+            reconnect: options.reconnect,
+            random,
+        };
+        let link = amqp_driver::start(hooks, config, link, rx).await?;
+        Ok(Self {
+            inner: Rc::new(Inner {
+                device_id,
+                module_id: None,
+                protocol: options.protocol,
+                messages: RefCell::new(Some(messages)),
+                transport: Transport::Amqp(AmqpHandle { link }),
+            }),
+        })
+    }
+
     /// The shared status of an HTTPS client, refusing requests once it has stopped.
     #[cfg(feature = "http")]
     fn http_open(h: &HttpHandle) -> Result<(), ClientError> {
@@ -494,6 +611,10 @@ impl DeviceClient {
                     other => SendError::Failed(Box::new(other)),
                 })?;
                 h.core.send_event(message).await
+            }
+            #[cfg(feature = "amqp")]
+            Transport::Amqp(h) => {
+                amqp_hub::send_event(&h.link, self.inner.device_id.as_str(), message).await
             }
         }
     }
@@ -600,6 +721,10 @@ impl DeviceClient {
                     other => SettleError::Failed(Box::new(other)),
                 })?;
                 h.core.settle(lock_token, op.http()).await
+            }
+            #[cfg(feature = "amqp")]
+            Transport::Amqp(h) => {
+                amqp_hub::settle(&h.link, self.inner.device_id.as_str(), lock_token, op).await
             }
         }
     }
@@ -736,6 +861,8 @@ impl DeviceClient {
             Transport::Mqtt(link) => link.status(),
             #[cfg(feature = "http")]
             Transport::Http(h) => h.core.shared().borrow().status.clone(),
+            #[cfg(feature = "amqp")]
+            Transport::Amqp(h) => h.link.status(),
         }
     }
 
@@ -747,6 +874,8 @@ impl DeviceClient {
             Transport::Mqtt(link) => link.status_events(),
             #[cfg(feature = "http")]
             Transport::Http(h) => StatusEvents::new(h.core.shared().borrow_mut().listen()),
+            #[cfg(feature = "amqp")]
+            Transport::Amqp(h) => h.link.status_events(),
         }
     }
 
@@ -758,6 +887,8 @@ impl DeviceClient {
             Transport::Mqtt(link) => link.stats(),
             #[cfg(feature = "http")]
             Transport::Http(h) => h.core.shared().borrow().stats,
+            #[cfg(feature = "amqp")]
+            Transport::Amqp(h) => h.link.stats(),
         }
     }
 
@@ -788,6 +919,8 @@ impl DeviceClient {
                     let _ = rx.await;
                 }
             }
+            #[cfg(feature = "amqp")]
+            Transport::Amqp(h) => h.link.close().await,
         }
     }
 

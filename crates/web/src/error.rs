@@ -323,6 +323,13 @@ pub enum SendError {
     /// printable ASCII); nothing was sent.
     #[error("{0} (not sent)")]
     InvalidHeader(HeaderError),
+    /// A property cannot be expressed on this protocol (AMQP: a non-ASCII content type or
+    /// encoding, a time out of range); nothing was sent.
+    #[error("invalid message: {reason} (not sent)")]
+    InvalidMessage {
+        /// What is wrong.
+        reason: String,
+    },
     /// The batch is empty or holds more messages than a batch may; nothing was sent.
     #[error("invalid batch: {reason} (not sent)")]
     InvalidBatch {
@@ -360,7 +367,9 @@ impl SendError {
             Self::Failed(e) => e.code(),
             Self::NotConnected => "NotConnected",
             Self::Command(_) => "InvalidRequest",
-            Self::InvalidHeader(_) | Self::InvalidBatch { .. } => "InvalidMessage",
+            Self::InvalidHeader(_) | Self::InvalidBatch { .. } | Self::InvalidMessage { .. } => {
+                "InvalidMessage"
+            }
             Self::Http(e) => e.code(),
             Self::NotSupported { .. } => "NotSupported",
             Self::Amqp(e) => e.code(),

@@ -45,17 +45,18 @@ export interface HubwireOptions {
   hostName?: string;
   deviceId?: string;
   /**
-   * Endpoint override. MQTT: a WebSocket URL, e.g. `ws://127.0.0.1:8080` for a local hub (default
-   * `wss://{HostName}`). HTTP: the base of the device API, e.g. `http://127.0.0.1:8080`, a proxy
+   * Endpoint override. MQTT and AMQP: a WebSocket URL, e.g. `ws://127.0.0.1:8080` for a local hub
+   * (default `wss://{HostName}`; the path `/$iothub/websocket` is added). HTTP: the base of the device API, e.g. `http://127.0.0.1:8080`, a proxy
    * URL, or a same-origin path such as `/iothub` (default `https://{HostName}`).
    */
   endpoint?: string;
   /**
-   * Device protocol: `"mqtt"` (default, MQTT over WebSocket) or `"http"` (the HTTPS device API with
-   * C2D polling). A real IoT Hub does not answer CORS, so `"http"` from a web page needs a
-   * same-origin proxy; otherwise requests fail with code `CorsOrNetwork`.
+   * Device protocol: `"mqtt"` (default, MQTT over WebSocket), `"amqp"` (AMQP 1.0 over WebSocket:
+   * CBS token renewal without reconnecting, complete/abandon/reject) or `"http"` (the HTTPS
+   * device API with C2D polling). A real IoT Hub does not answer CORS, so `"http"` from a web
+   * page needs a same-origin proxy; otherwise requests fail with code `CorsOrNetwork`.
    */
-  protocol?: "mqtt" | "http";
+  protocol?: "mqtt" | "http" | "amqp";
   /**
    * HTTP only: C2D poll interval in whole seconds. Default and production minimum 1500 (25 minutes);
    * 1–1499 is the development setting, for local hubs only.
@@ -98,9 +99,9 @@ export interface HubwireMessage {
 /** Resolved value of `sendEvent`: the hub acknowledged the message. */
 export interface SendReceipt {
   messageId: string | null;
-  /** MQTT packet id (0 on HTTP). */
+  /** MQTT packet id (0 on HTTP and AMQP). */
   packetId: number;
-  /** MQTT: encoded size of the PUBLISH. HTTP: request line, headers set by the client, and body. */
+  /** MQTT: encoded size of the PUBLISH. AMQP: the encoded message. HTTP: request line, headers set by the client, and body. */
   wireBytes: number;
   /** Size as the hub counts it against the 256 KiB limit. */
   messageSize: number;
@@ -146,7 +147,7 @@ export interface ReceivedMessage {
   expiryTimeUtc: number | null;
   ack: "none" | "positive" | "negative" | "full";
   properties: Record<string, string>;
-  /** Pass to complete/abandon/reject (HTTP: the message is locked until settled or for one minute). */
+  /** Pass to complete/abandon/reject (HTTP and AMQP: the hub's lock token; HTTP locks for one minute). */
   lockToken: string;
 }
 
@@ -159,6 +160,8 @@ export interface WireStats {
   bytesSent: number; bytesReceived: number; framesSent: number; framesReceived: number;
   packetsSent: number; packetsReceived: number; messagesSent: number; messagesReceived: number;
   messagesDropped: number; connects: number; reconnectAttempts: number;
+  /** AMQP: SAS tokens renewed on the live connection. */
+  tokenRenewals: number;
 }
 
 /** Errors thrown or rejected by hubwire. */

@@ -35,6 +35,8 @@ mod status;
 #[cfg(all(target_arch = "wasm32", feature = "amqp"))]
 mod amqp_driver;
 #[cfg(all(target_arch = "wasm32", feature = "amqp"))]
+mod amqp_hub;
+#[cfg(all(target_arch = "wasm32", feature = "amqp"))]
 mod amqp_ws;
 #[cfg(all(
     target_arch = "wasm32",

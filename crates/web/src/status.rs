@@ -133,9 +133,9 @@ pub struct WireStats {
     pub frames_sent: u64,
     /// WebSocket messages received.
     pub frames_received: u64,
-    /// MQTT packets sent.
+    /// MQTT packets (AMQP: frames) sent.
     pub packets_sent: u64,
-    /// MQTT packets received.
+    /// MQTT packets (AMQP: frames) received.
     pub packets_received: u64,
     /// Application messages acknowledged by the peer (QoS 1) or sent (QoS 0).
     pub messages_sent: u64,
@@ -147,4 +147,6 @@ pub struct WireStats {
     pub connects: u32,
     /// Connection attempts after the first one (reconnects and token renewals).
     pub reconnect_attempts: u32,
+    /// AMQP: SAS tokens renewed on the live connection (CBS put-token accepted; no reconnect).
+    pub token_renewals: u32,
 }
