@@ -134,7 +134,7 @@ describe('dashboard device and cloud panes', { timeout: 90_000 }, () => {
     // MQTT completes on PUBACK: the message says so and offers nothing to settle.
     assert.match(inboxText, /completed on arrival/);
     assert.equal(await inboxItem.getByRole('button', { name: 'Abandon' }).count(), 0);
-    assert.match(await page.getByRole('note').filter({ hasText: 'PUBACK' }).innerText(), /Abandon and reject need HTTPS/);
+    assert.match(await page.getByRole('note').filter({ hasText: 'PUBACK' }).innerText(), /abandon and reject need HTTPS/);
     await inboxItem.scrollIntoViewIfNeeded();
     await screenshot(page, 'mqtt-inbox');
 
@@ -189,7 +189,7 @@ describe('dashboard device and cloud panes', { timeout: 90_000 }, () => {
     await page.waitForTimeout(2_200);
     const later = await countdownSecs(page);
     assert.ok(later < first, `the countdown runs: ${first} then ${later}`);
-    assert.match(await page.locator('.poll-schedule').innerText(), /every 2 min \(development\)/);
+    assert.match(await page.locator('.poll-schedule').innerText(), /every 2 min \(dev\)/);
     await screenshot(page, 'https-02-connected');
 
     // Pause stops the schedule; resume polls at once and schedules again.

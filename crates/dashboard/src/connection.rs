@@ -366,6 +366,7 @@ fn client_options(session: &Session) -> Result<DeviceOptions, String> {
         .with_endpoint(session.endpoint.clone());
     Ok(match session.protocol {
         Protocol::MqttWs => options.with_protocol(hubwire_web::Protocol::Mqtt),
+        Protocol::AmqpWs => options.with_protocol(hubwire_web::Protocol::Amqp),
         Protocol::Https => {
             let interval = match session.poll {
                 Some(PollChoice::Development { secs }) => {

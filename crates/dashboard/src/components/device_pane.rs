@@ -411,12 +411,22 @@ fn poll_bar(
     }
 }
 
+/// The offered protocols that can abandon and reject (`HTTPS or AMQP`).
+fn explicit_protocols() -> String {
+    let names: Vec<&str> = Protocol::AVAILABLE
+        .iter()
+        .filter(|p| p.settlement() == Settlement::Explicit)
+        .map(|p| p.name())
+        .collect();
+    names.join(" or ")
+}
+
 /// What settling means on the chosen protocol.
 fn settlement_note(protocol: Protocol) -> Html {
     match protocol.settlement() {
         Settlement::OnReceipt => html! {
             <p class="note" role="note">
-                { format!("{} completes each message on arrival (the client's PUBACK): nothing is left to settle, and abandon and reject need HTTPS.", protocol.short_label()) }
+                { format!("{} completes each message on arrival (the client's PUBACK): nothing is left to settle, and abandon and reject need {}.", protocol.name(), explicit_protocols()) }
             </p>
         },
         Settlement::Explicit => html! {

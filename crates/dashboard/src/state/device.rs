@@ -26,7 +26,8 @@ pub const MAX_DEV_POLL_SECS: u64 = 1499;
 pub const PRODUCTION_POLL_SECS: u64 = 25 * 60;
 
 /// Device transport. The view offers whatever [`Protocol::AVAILABLE`] lists; each variant says
-/// how received messages are settled and whether the client polls.
+/// how received messages are settled and whether the client polls, so the views and the
+/// provider need no per-protocol cases beyond the client option.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Protocol {
     /// MQTT 3.1.1 over WebSocket.
@@ -34,6 +35,9 @@ pub enum Protocol {
     MqttWs,
     /// The HTTPS device API; cloud-to-device messages are polled.
     Https,
+    /// AMQP 1.0 over WebSocket. Offered once the device client connects over it (see
+    /// [`Protocol::AVAILABLE`]).
+    AmqpWs,
 }
 
 /// How a protocol settles received cloud-to-device messages.
@@ -55,6 +59,7 @@ impl Protocol {
         match self {
             Self::MqttWs => "mqtt-ws",
             Self::Https => "https",
+            Self::AmqpWs => "amqp-ws",
         }
     }
 
@@ -63,6 +68,16 @@ impl Protocol {
         match self {
             Self::MqttWs => "MQTT over WebSocket",
             Self::Https => "HTTPS (polling)",
+            Self::AmqpWs => "AMQP over WebSocket",
+        }
+    }
+
+    /// The protocol's plain name (`MQTT`, `HTTPS`, `AMQP`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MqttWs => "MQTT",
+            Self::Https => "HTTPS",
+            Self::AmqpWs => "AMQP",
         }
     }
 
@@ -71,6 +86,7 @@ impl Protocol {
         match self {
             Self::MqttWs => "MQTT/WS",
             Self::Https => "HTTPS (poll)",
+            Self::AmqpWs => "AMQP/WS",
         }
     }
 
@@ -78,8 +94,13 @@ impl Protocol {
     pub fn settlement(self) -> Settlement {
         match self {
             Self::MqttWs => Settlement::OnReceipt,
-            Self::Https => Settlement::Explicit,
+            Self::Https | Self::AmqpWs => Settlement::Explicit,
         }
+    }
+
+    /// Whether the device dials the hub's WebSocket listener (else its HTTPS base URL).
+    pub fn uses_websocket(self) -> bool {
+        matches!(self, Self::MqttWs | Self::AmqpWs)
     }
 
     /// Whether cloud-to-device messages are fetched by polling (and the poll interval applies).
@@ -1159,6 +1180,45 @@ mod tests {
         assert_eq!(Protocol::Https.settlement(), Settlement::Explicit);
         assert!(Protocol::Https.polls());
         assert!(Protocol::AVAILABLE.contains(&Protocol::Https));
+        assert_eq!(Protocol::AmqpWs.settlement(), Settlement::Explicit);
+        assert!(!Protocol::AmqpWs.polls());
+        assert!(Protocol::AmqpWs.uses_websocket() && Protocol::MqttWs.uses_websocket());
+        assert!(!Protocol::Https.uses_websocket());
+    }
+
+    #[test]
+    fn amqp_messages_arrive_locked_and_settle_like_https() {
+        let mut state = DeviceState::default();
+        state.apply(DeviceAction::SetProtocol(Protocol::AmqpWs));
+        state.apply(DeviceAction::Connect {
+            connection_string: Secret::new(GOOD),
+            endpoint: Ok(ENDPOINT.into()),
+        });
+        assert_eq!(state.session.as_ref().and_then(|s| s.poll), None);
+        let generation = generation(&state);
+        state.apply(DeviceAction::Received {
+            generation,
+            message: https_message(4, 0, "amqp-lock"),
+        });
+        let id = state.inbox[0].id;
+        assert_eq!(state.inbox[0].settle, SettleState::Locked);
+        assert_eq!(
+            state.inbox[0].message.lock_token.as_deref(),
+            Some("amqp-lock")
+        );
+        state.apply(DeviceAction::SettleStarted {
+            id,
+            op: SettleOp::Abandon,
+        });
+        state.apply(DeviceAction::SettleFinished {
+            id,
+            op: SettleOp::Abandon,
+            result: Ok(()),
+        });
+        assert_eq!(
+            state.inbox_entry(id).unwrap().settle,
+            SettleState::Settled(SettleOp::Abandon)
+        );
     }
 
     #[test]

@@ -78,12 +78,13 @@ impl HubUrl {
         format!("{ws}/$iothub/websocket?iothub-no-client-cert=true")
     }
 
-    /// The endpoint a device dials over `protocol`: the WebSocket listener for MQTT, the base
-    /// URL itself for the HTTPS device API (`{base}/devices/{id}/messages/…`).
+    /// The endpoint a device dials over `protocol`: the WebSocket listener for MQTT and AMQP,
+    /// the base URL itself for the HTTPS device API (`{base}/devices/{id}/messages/…`).
     pub fn endpoint_for(&self, protocol: Protocol) -> String {
-        match protocol {
-            Protocol::MqttWs => self.device_endpoint(),
-            Protocol::Https => self.0.clone(),
+        if protocol.uses_websocket() {
+            self.device_endpoint()
+        } else {
+            self.0.clone()
         }
     }
 }
@@ -139,6 +140,7 @@ mod tests {
     fn endpoint_for_each_protocol() {
         let url = HubUrl::parse("http://127.0.0.1:8090/").unwrap();
         assert_eq!(url.endpoint_for(Protocol::MqttWs), url.device_endpoint());
+        assert_eq!(url.endpoint_for(Protocol::AmqpWs), url.device_endpoint());
         assert_eq!(url.endpoint_for(Protocol::Https), "http://127.0.0.1:8090");
         let proxied = HubUrl::parse("https://host/hub").unwrap();
         assert_eq!(proxied.endpoint_for(Protocol::Https), "https://host/hub");
