@@ -1,7 +1,7 @@
 // The dashboard's main flows in a real browser against devhub: a device connects from the page
-// (MQTT over WebSocket, then HTTPS with polling), its device-to-cloud message shows in the cloud
-// pane, and a cloud-to-device message sent from the cloud pane reaches the device's inbox, where
-// HTTPS messages are abandoned, completed and rejected. Each run uses its own devices, so it
+// (MQTT over WebSocket, HTTPS with polling, AMQP over WebSocket), its device-to-cloud message
+// shows in the cloud pane, and a cloud-to-device message sent from the cloud pane reaches the
+// device's inbox, where HTTPS and AMQP messages are abandoned, completed and rejected. Each run uses its own devices, so it
 // does not disturb the demo devices or other tests. Screenshots go to artifacts/dashboard-e2e/.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import { dashboardUrl, hubHttp, launch, openPage } from './browser.mjs';
 
 const deviceId = `dashboard-e2e-${process.pid}-${Date.now()}`;
 const httpsDeviceId = `${deviceId}-https`;
+const amqpDeviceId = `${deviceId}-amqp`;
 const shots = fileURLToPath(new URL('../../artifacts/dashboard-e2e/', import.meta.url));
 mkdirSync(shots, { recursive: true });
 
@@ -56,7 +57,7 @@ describe('dashboard device and cloud panes', { timeout: 90_000 }, () => {
   let browser;
 
   before(async () => {
-    for (const id of [deviceId, httpsDeviceId]) {
+    for (const id of [deviceId, httpsDeviceId, amqpDeviceId]) {
       const res = await api('POST', '/api/devices', { deviceId: id });
       assert.equal(res.status, 201, `devhub creates the test device ${id}`);
     }
@@ -65,7 +66,7 @@ describe('dashboard device and cloud panes', { timeout: 90_000 }, () => {
 
   after(async () => {
     if (browser) await browser.close();
-    for (const id of [deviceId, httpsDeviceId]) {
+    for (const id of [deviceId, httpsDeviceId, amqpDeviceId]) {
       await api('DELETE', `/api/devices/${encodeURIComponent(id)}`);
     }
   });
@@ -134,7 +135,7 @@ describe('dashboard device and cloud panes', { timeout: 90_000 }, () => {
     // MQTT completes on PUBACK: the message says so and offers nothing to settle.
     assert.match(inboxText, /completed on arrival/);
     assert.equal(await inboxItem.getByRole('button', { name: 'Abandon' }).count(), 0);
-    assert.match(await page.getByRole('note').filter({ hasText: 'PUBACK' }).innerText(), /abandon and reject need HTTPS/);
+    assert.match(await page.getByRole('note').filter({ hasText: 'PUBACK' }).innerText(), /abandon and reject need AMQP or HTTPS/);
     await inboxItem.scrollIntoViewIfNeeded();
     await screenshot(page, 'mqtt-inbox');
 
@@ -307,6 +308,68 @@ describe('dashboard device and cloud panes', { timeout: 90_000 }, () => {
     await page.getByRole('button', { name: 'Disconnect' }).click();
     await status.filter({ hasText: 'Disconnected' }).waitFor({ timeout: 10_000 });
     assert.equal(await page.locator('#poll-countdown').count(), 0, 'the countdown ends with the session');
+    assert.deepEqual(problems, []);
+  });
+
+  test('AMQP over WebSocket: pushed C2D, abandon redelivers, complete', async () => {
+    const { page, problems } = await openPage(browser);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(dashboardUrl);
+    await page.locator(`#demo-device option[value="${amqpDeviceId}"]`).waitFor({ state: 'attached', timeout: 30_000 });
+    await page.selectOption('#demo-device', amqpDeviceId);
+    await page.selectOption('#protocol', 'amqp-ws');
+    assert.equal(await page.locator('#poll-secs').count(), 0, 'AMQP does not poll');
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    const status = page.locator('#connection-status');
+    await status.filter({ hasText: `Connected as ${amqpDeviceId}` }).waitFor({ timeout: 20_000 });
+    assert.match(await status.innerText(), /AMQP\/WS/);
+
+    const d2cId = `amqp-d2c-${Date.now()}`;
+    await page.fill('#d2c-message-id', d2cId);
+    await page.locator('#d2c-title').locator('..').getByRole('button', { name: '+ Add property' }).click();
+    await page.getByLabel('Property 1 name').first().fill('route');
+    await page.getByLabel('Property 1 value').first().fill('amqp');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await page
+      .getByRole('list', { name: /Device-to-cloud messages/ })
+      .locator('li', { hasText: d2cId })
+      .filter({ hasText: /route\s*amqp/ })
+      .waitFor({ timeout: 20_000 });
+    const events = await (await api('GET', '/api/events?since=0')).json();
+    const stored = events.find((e) => e.systemProperties?.messageId === d2cId);
+    assert.equal(stored?.protocol, 'amqp');
+
+    const c2dId = `amqp-c2d-${Date.now()}`;
+    await page.selectOption('#c2d-device', amqpDeviceId);
+    await page.fill('#c2d-body', 'close the valve');
+    await page.fill('#c2d-content-type', 'text/plain');
+    await page.fill('#c2d-message-id', c2dId);
+    await page.getByRole('button', { name: 'Send to device' }).click();
+    const inbox = page.getByRole('list', { name: 'Received cloud-to-device messages' });
+    const delivered = inbox.locator('li.settle-locked', { hasText: 'close the valve' });
+    await delivered.waitFor({ timeout: 20_000 });
+    let text = await delivered.innerText();
+    assert.match(text, /deliveryCount\s*0/);
+    assert.match(text, /lockToken\s*\S+/);
+
+    // AMQP pushes the abandoned message again at once, counted.
+    await delivered.getByRole('button', { name: 'Abandon' }).click();
+    await inbox.locator('li.settle-abandoned', { hasText: 'close the valve' }).waitFor({ timeout: 10_000 });
+    const again = inbox.locator('li.settle-locked', { hasText: 'close the valve' });
+    await again.waitFor({ timeout: 10_000 });
+    text = await again.innerText();
+    assert.match(text, /deliveryCount\s*1/);
+    await again.getByRole('button', { name: 'Complete' }).click();
+    await inbox.locator('li.settle-completed', { hasText: 'close the valve' }).waitFor({ timeout: 10_000 });
+    await inbox.scrollIntoViewIfNeeded();
+    await screenshot(page, 'amqp-settled');
+
+    const history = await (await api('GET', '/api/c2d/history')).json();
+    const ours = history.filter((h) => h.messageId === c2dId).map((h) => [h.outcome, h.deliveryCount]);
+    assert.deepEqual(ours, [['abandoned', 1], ['completed', 1]]);
+
+    await page.getByRole('button', { name: 'Disconnect' }).click();
+    await status.filter({ hasText: 'Disconnected' }).waitFor({ timeout: 10_000 });
     assert.deepEqual(problems, []);
   });
 });

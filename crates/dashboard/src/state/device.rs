@@ -35,8 +35,7 @@ pub enum Protocol {
     MqttWs,
     /// The HTTPS device API; cloud-to-device messages are polled.
     Https,
-    /// AMQP 1.0 over WebSocket. Offered once the device client connects over it (see
-    /// [`Protocol::AVAILABLE`]).
+    /// AMQP 1.0 over WebSocket; cloud-to-device messages are pushed and settled explicitly.
     AmqpWs,
 }
 
@@ -52,7 +51,7 @@ pub enum Settlement {
 
 impl Protocol {
     /// Protocols the dashboard can use now, in display order.
-    pub const AVAILABLE: &'static [Self] = &[Self::MqttWs, Self::Https];
+    pub const AVAILABLE: &'static [Self] = &[Self::MqttWs, Self::AmqpWs, Self::Https];
 
     /// Stable identifier (form values).
     pub fn as_str(self) -> &'static str {
@@ -1180,6 +1179,7 @@ mod tests {
         assert_eq!(Protocol::Https.settlement(), Settlement::Explicit);
         assert!(Protocol::Https.polls());
         assert!(Protocol::AVAILABLE.contains(&Protocol::Https));
+        assert!(Protocol::AVAILABLE.contains(&Protocol::AmqpWs));
         assert_eq!(Protocol::AmqpWs.settlement(), Settlement::Explicit);
         assert!(!Protocol::AmqpWs.polls());
         assert!(Protocol::AmqpWs.uses_websocket() && Protocol::MqttWs.uses_websocket());
