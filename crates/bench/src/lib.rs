@@ -9,3 +9,4 @@
 #![forbid(unsafe_code)]
 
 pub mod w1;
+pub mod w2;
