@@ -222,6 +222,13 @@ const MQTT_LOCK_PREFIX: &str = "mqtt:";
 #[derive(Debug)]
 pub struct Messages(mpsc::UnboundedReceiver<ReceivedMessage>);
 
+impl Messages {
+    #[cfg(feature = "amqp")]
+    pub(crate) fn new(rx: mpsc::UnboundedReceiver<ReceivedMessage>) -> Self {
+        Self(rx)
+    }
+}
+
 impl futures::Stream for Messages {
     type Item = ReceivedMessage;
 

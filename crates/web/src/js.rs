@@ -29,8 +29,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
-use crate::device::{DeviceClient, ReceivedMessage};
+use crate::device::{DeviceClient, Messages, ReceivedMessage};
 use crate::error::{ClientError, OptionsError, SendError, SettleError};
+use crate::events::StatusEvents;
 use crate::options::{DeviceOptions, JsDeviceOptions, JsReconnect};
 use crate::status::ConnectionStatus;
 
@@ -147,6 +148,12 @@ export interface ReceivedMessage {
   expiryTimeUtc: number | null;
   ack: "none" | "positive" | "negative" | "full";
   properties: Record<string, string>;
+  /** How often the hub delivered it before (HTTP and AMQP; null on MQTT). */
+  deliveryCount: number | null;
+  /** The hub's sequence number (AMQP; null when not sent). */
+  sequenceNumber: number | null;
+  /** When the hub enqueued it, Unix milliseconds (when sent). */
+  enqueuedTimeUtc: number | null;
   /** Pass to complete/abandon/reject (HTTP and AMQP: the hub's lock token; HTTP locks for one minute). */
   lockToken: string;
 }
@@ -174,7 +181,7 @@ export interface HubwireError extends Error {
 /// Most C2D messages kept while no `onMessage` callback is set.
 const MAX_BUFFERED: usize = 1000;
 
-fn js_error(code: &str, message: &str) -> JsValue {
+pub(crate) fn js_error(code: &str, message: &str) -> JsValue {
     let err = js_sys::Error::new(message);
     err.set_name("HubwireError");
     // Setting a property on a fresh Error object cannot fail.
@@ -182,12 +189,12 @@ fn js_error(code: &str, message: &str) -> JsValue {
     err.into()
 }
 
-fn to_js<T: Serialize>(value: &T) -> JsValue {
+pub(crate) fn to_js<T: Serialize>(value: &T) -> JsValue {
     let ser = serde_wasm_bindgen::Serializer::json_compatible();
     value.serialize(&ser).unwrap_or(JsValue::NULL)
 }
 
-fn options_error(e: &OptionsError) -> JsValue {
+pub(crate) fn options_error(e: &OptionsError) -> JsValue {
     let code = match e {
         OptionsError::ConnectionString(_) => "InvalidConnectionString",
         _ => "InvalidOptions",
@@ -195,21 +202,21 @@ fn options_error(e: &OptionsError) -> JsValue {
     js_error(code, &e.to_string())
 }
 
-fn send_error(e: &SendError) -> JsValue {
+pub(crate) fn send_error(e: &SendError) -> JsValue {
     js_error(e.code(), &e.to_string())
 }
 
-fn settle_error(e: &SettleError) -> JsValue {
+pub(crate) fn settle_error(e: &SettleError) -> JsValue {
     js_error(e.code(), &e.to_string())
 }
 
-fn client_error(e: &ClientError) -> JsValue {
+pub(crate) fn client_error(e: &ClientError) -> JsValue {
     js_error(e.code(), &e.to_string())
 }
 
 /// Rejects properties outside `allowed`: `serde-wasm-bindgen` reads only the fields it knows,
 /// so a misspelt option would otherwise be ignored silently.
-fn check_fields(value: &JsValue, allowed: &[&str], what: &str) -> Result<(), String> {
+pub(crate) fn check_fields(value: &JsValue, allowed: &[&str], what: &str) -> Result<(), String> {
     let Some(obj) = value.dyn_ref::<js_sys::Object>() else {
         return Ok(());
     };
@@ -225,7 +232,7 @@ fn check_fields(value: &JsValue, allowed: &[&str], what: &str) -> Result<(), Str
     Ok(())
 }
 
-fn parse_options(options: JsValue) -> Result<DeviceOptions, OptionsError> {
+pub(crate) fn parse_options(options: JsValue) -> Result<DeviceOptions, OptionsError> {
     if !options.is_object() {
         return Err(OptionsError::Invalid("options must be an object".into()));
     }
@@ -259,7 +266,7 @@ struct JsMessageMeta {
     properties: Option<Properties>,
 }
 
-fn message_from_js(value: &JsValue) -> Result<Message, JsValue> {
+pub(crate) fn message_from_js(value: &JsValue) -> Result<Message, JsValue> {
     if let Some(text) = value.as_string() {
         return Ok(Message::new(text.into_bytes()));
     }
@@ -302,6 +309,9 @@ fn message_from_js(value: &JsValue) -> Result<Message, JsValue> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct JsReceived<'a> {
+    delivery_count: Option<u32>,
+    sequence_number: Option<u64>,
+    enqueued_time_utc: Option<u64>,
     text: Option<&'a str>,
     message_id: Option<&'a str>,
     correlation_id: Option<&'a str>,
@@ -315,9 +325,13 @@ struct JsReceived<'a> {
     lock_token: &'a str,
 }
 
-fn received_to_js(r: &ReceivedMessage) -> JsValue {
+pub(crate) fn received_to_js(r: &ReceivedMessage) -> JsValue {
     let m = r.message();
+    let info = m.received.as_ref();
     let obj = to_js(&JsReceived {
+        delivery_count: info.map(|i| i.delivery_count),
+        sequence_number: info.map(|i| i.sequence_number),
+        enqueued_time_utc: info.and_then(|i| i.enqueued_time).map(|t| t.unix_millis()),
         text: m.body_str(),
         message_id: m.message_id.as_deref(),
         correlation_id: m.correlation_id.as_deref(),
@@ -349,7 +363,7 @@ struct JsStatus {
     reason: Option<String>,
 }
 
-fn status_to_js(s: &ConnectionStatus) -> JsValue {
+pub(crate) fn status_to_js(s: &ConnectionStatus) -> JsValue {
     let mut js = JsStatus {
         status: s.name(),
         attempt: None,
@@ -378,10 +392,86 @@ fn status_to_js(s: &ConnectionStatus) -> JsValue {
 }
 
 #[derive(Default)]
-struct Callbacks {
+pub(crate) struct Callbacks {
     on_message: Option<Function>,
     on_status: Option<Function>,
     buffered: VecDeque<JsValue>,
+}
+
+impl Callbacks {
+    /// Starts the tasks that hand messages and status changes to the callbacks. They hold the
+    /// streams and the callbacks, never the client, so dropping the last JavaScript handle
+    /// still closes the connection; they end when the client stops.
+    pub(crate) fn spawn(
+        messages: Option<Messages>,
+        mut statuses: StatusEvents,
+    ) -> Rc<RefCell<Self>> {
+        let callbacks = Rc::new(RefCell::new(Self::default()));
+        if let Some(mut messages) = messages {
+            let cbs = Rc::clone(&callbacks);
+            spawn_local(async move {
+                while let Some(m) = messages.next().await {
+                    let value = received_to_js(&m);
+                    let cb = cbs.borrow().on_message.clone();
+                    match cb {
+                        Some(f) => {
+                            let _ = f.call1(&JsValue::NULL, &value);
+                        }
+                        None => {
+                            let mut c = cbs.borrow_mut();
+                            if c.buffered.len() >= MAX_BUFFERED {
+                                c.buffered.pop_front();
+                            }
+                            c.buffered.push_back(value);
+                        }
+                    }
+                }
+            });
+        }
+        let cbs = Rc::clone(&callbacks);
+        spawn_local(async move {
+            // The first item is the status at subscription time, which `onStatus` reports
+            // itself when a callback is set.
+            let _ = statuses.next().await;
+            while let Some(s) = statuses.next().await {
+                let cb = cbs.borrow().on_status.clone();
+                if let Some(f) = cb {
+                    let _ = f.call1(&JsValue::NULL, &status_to_js(&s));
+                }
+            }
+        });
+        callbacks
+    }
+
+    /// Sets the message callback and hands it the buffered messages.
+    pub(crate) fn set_on_message(this: &RefCell<Self>, callback: Option<Function>) {
+        let pending: Vec<JsValue> = {
+            let mut c = this.borrow_mut();
+            c.on_message = callback.clone();
+            if callback.is_some() {
+                c.buffered.drain(..).collect()
+            } else {
+                Vec::new()
+            }
+        };
+        if let Some(f) = callback {
+            for m in pending {
+                let _ = f.call1(&JsValue::NULL, &m);
+            }
+        }
+    }
+
+    /// Sets the status callback and calls it with `current`.
+    pub(crate) fn set_on_status(
+        this: &RefCell<Self>,
+        callback: Option<Function>,
+        current: &ConnectionStatus,
+    ) {
+        this.borrow_mut().on_status = callback.clone();
+        if let Some(f) = callback {
+            let _ = f.call1(&JsValue::NULL, &status_to_js(current));
+        }
+    }
 }
 
 /// An IoT Hub device connection (JavaScript API).
@@ -403,43 +493,7 @@ impl HubwireDevice {
         let client = DeviceClient::connect(options)
             .await
             .map_err(|e| client_error(&e))?;
-        let callbacks = Rc::new(RefCell::new(Callbacks::default()));
-        // The tasks hold the streams and the callbacks, never the client, so dropping the
-        // last `HubwireDevice` still closes the connection; they end when the client stops.
-        if let Some(mut messages) = client.messages() {
-            let cbs = Rc::clone(&callbacks);
-            spawn_local(async move {
-                while let Some(m) = messages.next().await {
-                    let value = received_to_js(&m);
-                    let cb = cbs.borrow().on_message.clone();
-                    match cb {
-                        Some(f) => {
-                            let _ = f.call1(&JsValue::NULL, &value);
-                        }
-                        None => {
-                            let mut c = cbs.borrow_mut();
-                            if c.buffered.len() >= MAX_BUFFERED {
-                                c.buffered.pop_front();
-                            }
-                            c.buffered.push_back(value);
-                        }
-                    }
-                }
-            });
-        }
-        let mut statuses = client.status_events();
-        let cbs = Rc::clone(&callbacks);
-        spawn_local(async move {
-            // The first item is the status at subscription time, which `onStatus` reports
-            // itself when a callback is set.
-            let _ = statuses.next().await;
-            while let Some(s) = statuses.next().await {
-                let cb = cbs.borrow().on_status.clone();
-                if let Some(f) = cb {
-                    let _ = f.call1(&JsValue::NULL, &status_to_js(&s));
-                }
-            }
-        });
+        let callbacks = Callbacks::spawn(client.messages(), client.status_events());
         Ok(Self { client, callbacks })
     }
 
@@ -536,20 +590,7 @@ impl HubwireDevice {
         #[wasm_bindgen(unchecked_param_type = "((message: ReceivedMessage) => void) | null")]
         callback: Option<Function>,
     ) {
-        let pending: Vec<JsValue> = {
-            let mut c = self.callbacks.borrow_mut();
-            c.on_message = callback.clone();
-            if callback.is_some() {
-                c.buffered.drain(..).collect()
-            } else {
-                Vec::new()
-            }
-        };
-        if let Some(f) = callback {
-            for m in pending {
-                let _ = f.call1(&JsValue::NULL, &m);
-            }
-        }
+        Callbacks::set_on_message(&self.callbacks, callback);
     }
 
     /// Sets (or with `null` clears) the status callback; it is called at once with the
@@ -560,10 +601,7 @@ impl HubwireDevice {
         #[wasm_bindgen(unchecked_param_type = "((status: ConnectionStatus) => void) | null")]
         callback: Option<Function>,
     ) {
-        self.callbacks.borrow_mut().on_status = callback.clone();
-        if let Some(f) = callback {
-            let _ = f.call1(&JsValue::NULL, &status_to_js(&self.client.status()));
-        }
+        Callbacks::set_on_status(&self.callbacks, callback, &self.client.status());
     }
 
     /// Completes a received message (HTTP: removes it from the queue; implicit on MQTT,
@@ -636,7 +674,7 @@ impl HubwireDevice {
         self.client.device_id().as_str().into()
     }
 
-    /// The protocol in use (`"mqtt"` or `"http"`).
+    /// The protocol in use (`"mqtt"`, `"amqp"` or `"http"`).
     #[wasm_bindgen(getter)]
     pub fn protocol(&self) -> String {
         self.client.protocol().as_str().into()

@@ -52,11 +52,15 @@ mod driver;
 mod events;
 #[cfg(all(target_arch = "wasm32", feature = "http"))]
 mod fetch;
+#[cfg(all(target_arch = "wasm32", feature = "amqp"))]
+mod gateway;
 #[cfg(all(
     target_arch = "wasm32",
     any(feature = "mqtt", feature = "http", feature = "amqp")
 ))]
 mod js;
+#[cfg(all(target_arch = "wasm32", feature = "amqp"))]
+mod js_gateway;
 #[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
 mod mqtt_ws;
 #[cfg(all(target_arch = "wasm32", feature = "http"))]
@@ -96,11 +100,15 @@ pub use device::{DeviceClient, Messages, ReceivedMessage};
     any(feature = "mqtt", feature = "http", feature = "amqp")
 ))]
 pub use events::StatusEvents;
+#[cfg(all(target_arch = "wasm32", feature = "amqp"))]
+pub use gateway::{FieldGateway, GatewayDevice, GatewayOptions};
 #[cfg(all(
     target_arch = "wasm32",
     any(feature = "mqtt", feature = "http", feature = "amqp")
 ))]
 pub use js::HubwireDevice;
+#[cfg(all(target_arch = "wasm32", feature = "amqp"))]
+pub use js_gateway::{HubwireGateway, HubwireGatewayDevice};
 #[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
 pub use mqtt_ws::{Incoming, MqttWsClient, MqttWsConfig};
 #[cfg(all(target_arch = "wasm32", feature = "amqp"))]

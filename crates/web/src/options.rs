@@ -494,6 +494,42 @@ impl JsReconnect {
     ];
 }
 
+impl JsReconnect {
+    /// Applies the settings given to `p` (checking their ranges).
+    pub fn apply_to(&self, p: &mut ReconnectPolicy) -> Result<(), OptionsError> {
+        let r = self;
+        if let Some(e) = r.enabled {
+            p.enabled = e;
+        }
+        if let Some(ms) = r.initial_delay_ms {
+            p.initial_delay = millis("reconnect.initialDelayMs", ms)?;
+        }
+        if let Some(ms) = r.max_delay_ms {
+            p.max_delay = millis("reconnect.maxDelayMs", ms)?;
+        }
+        if let Some(m) = r.multiplier {
+            if !(m.is_finite() && (1.0..=100.0).contains(&m)) {
+                return Err(OptionsError::OutOfRange {
+                    field: "reconnect.multiplier",
+                });
+            }
+            p.multiplier = m;
+        }
+        if let Some(j) = r.jitter {
+            if !(0.0..=1.0).contains(&j) {
+                return Err(OptionsError::OutOfRange {
+                    field: "reconnect.jitter",
+                });
+            }
+            p.jitter = j;
+        }
+        if r.max_attempts.is_some() {
+            p.max_attempts = r.max_attempts;
+        }
+        Ok(())
+    }
+}
+
 /// Reconnect settings of the JavaScript API.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -574,35 +610,7 @@ impl TryFrom<JsDeviceOptions> for DeviceOptions {
             o.connect_timeout = millis("connectTimeoutMs", ms)?;
         }
         if let Some(r) = js.reconnect {
-            let p = &mut o.reconnect;
-            if let Some(e) = r.enabled {
-                p.enabled = e;
-            }
-            if let Some(ms) = r.initial_delay_ms {
-                p.initial_delay = millis("reconnect.initialDelayMs", ms)?;
-            }
-            if let Some(ms) = r.max_delay_ms {
-                p.max_delay = millis("reconnect.maxDelayMs", ms)?;
-            }
-            if let Some(m) = r.multiplier {
-                if !(m.is_finite() && (1.0..=100.0).contains(&m)) {
-                    return Err(OptionsError::OutOfRange {
-                        field: "reconnect.multiplier",
-                    });
-                }
-                p.multiplier = m;
-            }
-            if let Some(j) = r.jitter {
-                if !(0.0..=1.0).contains(&j) {
-                    return Err(OptionsError::OutOfRange {
-                        field: "reconnect.jitter",
-                    });
-                }
-                p.jitter = j;
-            }
-            if r.max_attempts.is_some() {
-                p.max_attempts = r.max_attempts;
-            }
+            r.apply_to(&mut o.reconnect)?;
         }
         let ttl = js
             .token_ttl_secs
