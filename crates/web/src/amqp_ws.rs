@@ -82,7 +82,7 @@ type SendReply = oneshot::Sender<Result<Option<DeliveryState>, SendError>>;
 pub(crate) enum PlainCmd {
     Attach {
         sender: bool,
-        options: LinkOptions,
+        options: Box<LinkOptions>,
         deliveries: Option<mpsc::UnboundedSender<AmqpDelivery>>,
         reply: AttachReply,
     },
@@ -232,11 +232,11 @@ impl AmqpHooks for PlainHooks {
     fn on_event(&mut self, cx: &mut Cx<'_>, event: Event) {
         let now = cx.now;
         match event {
-            Event::SessionBegun { session, .. } if Some(session) == self.session => {
-                if !self.established {
-                    self.established = true;
-                    cx.established();
-                }
+            Event::SessionBegun { session, .. }
+                if Some(session) == self.session && !self.established =>
+            {
+                self.established = true;
+                cx.established();
             }
             // Our own ends (and the end of the connection) are not losses.
             Event::SessionEnded {
@@ -368,9 +368,9 @@ impl AmqpHooks for PlainHooks {
                 .map(|a| a.as_str().to_owned())
                 .unwrap_or_default();
                 let r = if sender {
-                    conn.attach_sender(now, session, options)
+                    conn.attach_sender(now, session, *options)
                 } else {
-                    conn.attach_receiver(now, session, options)
+                    conn.attach_receiver(now, session, *options)
                 };
                 match r {
                     Ok(link) => {
@@ -552,7 +552,7 @@ impl AmqpWsClient {
         let link = &self.inner.link;
         if !link.request(PlainCmd::Attach {
             sender,
-            options,
+            options: Box::new(options),
             deliveries,
             reply,
         }) {
