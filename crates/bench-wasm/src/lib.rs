@@ -11,6 +11,9 @@ use std::cell::RefCell;
 use hubwire_bench::w1::{self, HubwireW1, W1Codec, W1Error};
 use wasm_bindgen::prelude::wasm_bindgen;
 
+mod w2;
+pub use self::w2::*;
+
 thread_local! {
     /// Prepared once per page, like the native runner prepares its inputs before timing.
     static CODEC: RefCell<Option<HubwireW1>> = const { RefCell::new(None) };
