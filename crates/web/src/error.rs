@@ -836,3 +836,91 @@ impl AmqpError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    // Also run in the browser suite (the scripts run this crate's tests only on wasm32).
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn closed(condition: &str) -> AmqpError {
+        AmqpError::Closed {
+            what: "link",
+            condition: condition.into(),
+            description: Some("why".into()),
+        }
+    }
+
+    #[test]
+    fn amqp_refused_tokens_are_auth_failures_and_final() {
+        for status in [401, 403] {
+            let e = ClientError::Amqp(AmqpError::PutToken {
+                status_code: status,
+                description: None,
+            });
+            assert!(e.is_auth_failure() && !e.is_transient(), "{status}");
+            assert_eq!(e.code(), "Unauthorized");
+        }
+        let e = AmqpError::PutToken {
+            status_code: 404,
+            description: Some("no such device".into()),
+        };
+        assert_eq!(e.code(), "DeviceNotFound");
+        assert!(!e.is_transient());
+        assert!(e.to_string().contains("404") && e.to_string().contains("no such device"));
+        let busy = AmqpError::PutToken {
+            status_code: 503,
+            description: None,
+        };
+        assert!(busy.is_transient() && !busy.is_auth_failure());
+        assert!(closed("amqp:unauthorized-access").is_auth_failure());
+        assert!(AmqpError::Sasl { code: 1 }.is_auth_failure());
+        assert!(AmqpError::Sasl { code: 4 }.is_transient());
+    }
+
+    #[test]
+    fn amqp_conditions_decide_retries() {
+        assert!(closed("amqp:link:detach-forced").is_transient());
+        assert!(
+            closed("").is_transient(),
+            "a plain close by the peer is retried"
+        );
+        assert!(closed("com.microsoft:device-container-throttled").is_transient());
+        assert!(!closed("amqp:not-found").is_transient());
+        assert!(!closed("amqp:unauthorized-access").is_transient());
+        assert_eq!(closed("amqp:link:detach-forced").code(), "ConnectionClosed");
+        assert_eq!(closed("").condition(), None);
+        assert_eq!(closed("amqp:not-found").condition(), Some("amqp:not-found"));
+        assert!(AmqpError::IdleTimeout.is_transient());
+        assert_eq!(AmqpError::IdleTimeout.code(), "Timeout");
+        assert!(!AmqpError::LockLost.is_transient());
+        assert_eq!(SettleError::Amqp(AmqpError::LockLost).code(), "LockLost");
+    }
+
+    #[test]
+    fn amqp_outcomes_have_codes_and_readable_messages() {
+        let e = SendError::Amqp(AmqpError::Rejected {
+            condition: "amqp:link:message-size-exceeded".into(),
+            description: Some("too big".into()),
+        });
+        assert_eq!(e.code(), "MessageRejected");
+        assert_eq!(
+            e.to_string(),
+            "message rejected: amqp:link:message-size-exceeded (too big)"
+        );
+        let e = SendError::Amqp(AmqpError::NotProcessed {
+            outcome: "released",
+        });
+        assert_eq!(e.code(), "MessageNotProcessed");
+        assert_eq!(
+            SendError::InvalidMessage { reason: "x".into() }.code(),
+            "InvalidMessage"
+        );
+        let e = OptionsError::HostMismatch {
+            expected: "a".into(),
+            found: "b".into(),
+        };
+        assert!(e.to_string().contains("\"b\"") && e.to_string().contains("\"a\""));
+    }
+}
