@@ -93,10 +93,13 @@ run_browser() {
     wasm-bindgen --target web --out-dir www/bench/pkg-o3 \
         target/wasm-o3/wasm32-unknown-unknown/wasm-release/hubwire_bench_wasm.wasm
     note "browser: npm packages in tests/bench/ and the rhea bundle"
-    if [[ -f tests/bench/package-lock.json ]]; then
+    # `npm ci` wipes node_modules, which breaks any other bench script using it at that moment:
+    # install only when the lock changed (the stamp scripts/bench-w1.sh and install.sh use).
+    local want stamp=tests/bench/node_modules/.hubwire-installed
+    want=$(sha256sum tests/bench/package-lock.json tests/bench/package.json | sha256sum | cut -d' ' -f1)
+    if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
         (cd tests/bench && npm ci --no-audit --no-fund --silent)
-    else
-        (cd tests/bench && npm install --no-audit --no-fund --silent)
+        echo "$want" >"$stamp"
     fi
     node tests/bench/build-w2.mjs
     local run
