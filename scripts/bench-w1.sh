@@ -13,7 +13,7 @@
 # lines go to target/bench/w1/<time>/; the summary (median, min–max) is printed at the end.
 # Nothing else heavy should run meanwhile: the 1-minute load average is recorded per loop, and
 # with WAIT_QUIET=<seconds> each run first waits (up to that long) for the 1-minute load
-# average to drop below QUIET_LOAD (default 1.0).
+# average to drop below QUIET_LOAD (default 1.0) and for other workloads' benchmarks to end.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,12 +51,23 @@ machine_notes() {
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
-# Waits up to WAIT_QUIET seconds for the machine to calm down (other builds finishing).
+# Another workload's benchmark (script, runner or browser driver) is running.
+other_bench_running() {
+    pgrep -f 'scripts/bench-w[02-9]\.sh|/w[02-9]-browser\.mjs|target/release/w[02-9]( |$)' >/dev/null
+}
+
+# Waits up to WAIT_QUIET seconds for the machine to calm down (other builds finishing, no other
+# benchmark running).
 wait_quiet() {
     local deadline=$((SECONDS + WAIT_QUIET))
-    while ((SECONDS < deadline)) && awk -v l="$(load1)" -v q="$QUIET_LOAD" 'BEGIN { exit !(l >= q) }'; do
+    while ((SECONDS < deadline)); do
+        if ! other_bench_running && awk -v l="$(load1)" -v q="$QUIET_LOAD" 'BEGIN { exit !(l < q) }'; then
+            return
+        fi
         sleep 5
     done
+    other_bench_running && warn "another benchmark is still running: figures will be disturbed"
+    return 0
 }
 
 run_native() {
