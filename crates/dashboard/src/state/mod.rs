@@ -5,10 +5,12 @@
 //! * [`device`]: the device pane (identity, connection status, D2C sends, C2D inbox).
 //! * [`cloud`]: the cloud pane (D2C feed, C2D sends).
 //! * [`draft`] / [`properties`]: the message composers both panes use.
+//! * [`metrics`]: per-message protocol measurements for the charts.
 
 pub mod cloud;
 pub mod device;
 pub mod draft;
 pub mod hub;
 pub mod hub_url;
+pub mod metrics;
 pub mod properties;
