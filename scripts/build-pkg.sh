@@ -3,8 +3,8 @@
 #
 # Usage: scripts/build-pkg.sh [--variant full|mqtt]... [--quiet]
 #
-#   target/pkg/full/  default features (MQTT + AMQP + HTTPS)
-#   target/pkg/mqtt/  --no-default-features --features mqtt (MQTT-only client)
+#   target/pkg/full/  default features (MQTT + AMQP + HTTPS + the JS API)
+#   target/pkg/mqtt/  --no-default-features --features mqtt,js (MQTT-only client)
 #
 # Each variant: cargo build --profile wasm-release --target wasm32-unknown-unknown, then
 # wasm-bindgen --target web, then wasm-opt -Oz (binaryen from .tools/, scripts/install.sh).
@@ -54,7 +54,7 @@ WASM_IN="$ROOT/target/wasm32-unknown-unknown/wasm-release/hubwire_web.wasm"
 features_for() {
     case "$1" in
         full) echo "" ;;
-        mqtt) echo "--no-default-features --features mqtt" ;;
+        mqtt) echo "--no-default-features --features mqtt,js" ;;
     esac
 }
 

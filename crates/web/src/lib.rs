@@ -8,7 +8,8 @@
 //!   HTTPS device API with a C2D poller, cargo feature `http`; see [`PollInterval`] and
 //!   [`HttpError::CorsOrNetwork`] — a real IoT Hub does not answer CORS).
 //! * [`MqttWsClient`]: a plain MQTT 3.1.1 client over WebSocket for any broker.
-//! * `HubwireDevice`: the JavaScript API (see `js` below and the generated TypeScript types).
+//! * `HubwireDevice`: the JavaScript API (cargo feature `js`, on by default; see the generated
+//!   TypeScript types).
 //!
 //! The protocol work is done by the sans-IO cores of `hubwire-mqtt` and `hubwire-iothub`;
 //! this crate adds the browser pieces: the WebSocket transport (`ws_stream_wasm`), `fetch`, timers
@@ -56,10 +57,11 @@ mod fetch;
 mod gateway;
 #[cfg(all(
     target_arch = "wasm32",
+    feature = "js",
     any(feature = "mqtt", feature = "http", feature = "amqp")
 ))]
 mod js;
-#[cfg(all(target_arch = "wasm32", feature = "amqp"))]
+#[cfg(all(target_arch = "wasm32", feature = "js", feature = "amqp"))]
 mod js_gateway;
 #[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
 mod mqtt_ws;
@@ -104,10 +106,11 @@ pub use events::StatusEvents;
 pub use gateway::{FieldGateway, GatewayDevice, GatewayOptions};
 #[cfg(all(
     target_arch = "wasm32",
+    feature = "js",
     any(feature = "mqtt", feature = "http", feature = "amqp")
 ))]
 pub use js::HubwireDevice;
-#[cfg(all(target_arch = "wasm32", feature = "amqp"))]
+#[cfg(all(target_arch = "wasm32", feature = "js", feature = "amqp"))]
 pub use js_gateway::{HubwireGateway, HubwireGatewayDevice};
 #[cfg(all(target_arch = "wasm32", feature = "mqtt"))]
 pub use mqtt_ws::{Incoming, MqttWsClient, MqttWsConfig};

@@ -1,6 +1,7 @@
 //! The device client over the HTTPS device API (`Protocol::Http`) against a local devhub, in
 //! a real browser: sends, batches, C2D polling and settlement, errors (wrong key, CORS).
-#![cfg(all(target_arch = "wasm32", feature = "http"))]
+// A few cases drive the HTTPS protocol through the JavaScript API too, hence `js`.
+#![cfg(all(target_arch = "wasm32", feature = "http", feature = "js"))]
 
 mod common;
 

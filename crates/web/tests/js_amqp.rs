@@ -1,6 +1,6 @@
 //! The JavaScript API over AMQP: `HubwireDevice` with `protocol: "amqp"` and
 //! `HubwireGateway`, driven through their wasm-bindgen exports with plain JS values.
-#![cfg(all(target_arch = "wasm32", feature = "amqp"))]
+#![cfg(all(target_arch = "wasm32", feature = "amqp", feature = "js"))]
 
 mod common;
 

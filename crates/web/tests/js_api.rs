@@ -1,6 +1,6 @@
 //! The JavaScript API (`HubwireDevice`), driven through its wasm-bindgen exports with plain JS
 //! values, against a local devhub.
-#![cfg(target_arch = "wasm32")]
+#![cfg(all(target_arch = "wasm32", feature = "js"))]
 
 mod common;
 
