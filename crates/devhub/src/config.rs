@@ -23,6 +23,10 @@ pub struct Config {
     /// Serve this folder (the built dashboard) at `/`, with SPA fallback to index.html.
     #[arg(long, value_name = "DIR")]
     pub dist: Option<PathBuf>,
+    /// Also serve folder DIR under the URL prefix PREFIX (repeatable; the longest prefix
+    /// wins), e.g. `--static /portal=www/portal --static /portal/pkg=target/pkg/full`.
+    #[arg(long = "static", value_name = "PREFIX=DIR")]
+    pub statics: Vec<crate::statics::StaticMount>,
     /// Demo devices `demo-device-1` … `demo-device-N` created on first start.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub demo_devices: u32,
@@ -46,6 +50,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             host_name: "localhost".to_owned(),
             dist: None,
+            statics: Vec::new(),
             demo_devices: 3,
             tls: false,
             tls_listen: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -15,6 +15,7 @@
 pub mod c2d;
 pub mod config;
 pub mod registry;
+pub mod statics;
 pub mod tls;
 
 mod amqp;
@@ -138,7 +139,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         c2d_config,
         u64::from_le_bytes(seed),
     ));
-    let router = build_router(hub.clone(), config.dist.as_deref());
+    let router = build_router(hub.clone(), config.dist.clone(), config.statics.clone());
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -193,13 +194,23 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     })
 }
 
-fn build_router(hub: hub::Shared, dist: Option<&std::path::Path>) -> Router {
+fn build_router(
+    hub: hub::Shared,
+    dist: Option<PathBuf>,
+    statics: Vec<statics::StaticMount>,
+) -> Router {
     let mut router = api::routes()
         .merge(https::routes())
         .route("/$iothub/websocket", any(ws::upgrade))
         .method_not_allowed_fallback(api::method_not_allowed)
         .with_state(hub);
-    if let Some(dist) = dist {
+    if !statics.is_empty() {
+        let mounts = std::sync::Arc::new(statics);
+        let dist = dist.map(std::sync::Arc::new);
+        router = router.fallback(move |req: Request<axum::body::Body>| {
+            statics::serve(mounts.clone(), dist.clone(), req)
+        });
+    } else if let Some(dist) = dist {
         let index = dist.join("index.html");
         router = router.fallback_service(ServeDir::new(dist).fallback(ServeFile::new(index)));
     }
