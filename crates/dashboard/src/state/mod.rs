@@ -5,11 +5,13 @@
 //! * [`device`]: the device pane (identity, connection status, D2C sends, C2D inbox).
 //! * [`cloud`]: the cloud pane (D2C feed, C2D sends).
 //! * [`draft`] / [`properties`]: the message composers both panes use.
+//! * [`gateway`]: the field gateway pane (N simulated devices over one AMQP connection).
 //! * [`metrics`]: per-message protocol measurements for the charts.
 
 pub mod cloud;
 pub mod device;
 pub mod draft;
+pub mod gateway;
 pub mod hub;
 pub mod hub_url;
 pub mod metrics;
