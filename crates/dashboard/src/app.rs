@@ -1,27 +1,24 @@
-//! Wiring: reducers, hooks and the provider around the views. No logic of its own beyond
-//! choosing which device a form refers to.
+//! Wiring: reducers, hooks and the device sessions around the views. No logic of its own
+//! beyond choosing which device a form refers to.
 
 use std::rc::Rc;
 
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::components::{CloudPane, DevicePane, HubBar};
-use crate::connection::{use_device, DeviceConnectionProvider, DeviceHandle};
+use crate::components::{CloudPane, HubBar};
 use crate::hooks::{use_event_feed, use_hub_loader};
-use crate::services::devices;
+use crate::services::{devices, storage};
+use crate::session::DeviceSessions;
 use crate::state::cloud::{C2dOutcome, CloudAction, CloudState};
-use crate::state::device::{ConnectionStatus, Source};
 use crate::state::hub::{CloudSupport, HubAction, HubState};
+use crate::state::metrics::Sample;
+use crate::state::settings;
 
 /// The page.
 #[component]
 pub(crate) fn App() -> Html {
-    html! {
-        <DeviceConnectionProvider>
-            <Dashboard />
-        </DeviceConnectionProvider>
-    }
+    html! { <Dashboard /> }
 }
 
 /// The page's own origin: the hub that served it, by default.
@@ -33,42 +30,26 @@ fn page_origin() -> String {
 
 #[component]
 fn Dashboard() -> Html {
-    let hub = use_reducer(|| HubState::new(&page_origin()));
+    // Stored settings, read once: the hub URL and the device sessions.
+    let stored = use_memo((), |_| settings::from_json(storage::load().as_deref()));
+    let hub = {
+        let url = stored.hub_url.clone().unwrap_or_else(page_origin);
+        use_reducer(move || HubState::new(&url))
+    };
     let cloud = use_reducer(CloudState::default);
     let c2d_counter = use_mut_ref(|| 0u64);
     use_hub_loader(&hub);
     let devhub = hub.cloud_support() == CloudSupport::Devhub;
     use_event_feed(hub.url.clone(), devhub, cloud.dispatcher());
 
-    let device = use_device();
-    // Connected flags and queue counts change with the device's connection: refresh the list.
-    {
-        let hub = hub.dispatcher();
-        let connected = device
-            .as_ref()
-            .is_some_and(|d| matches!(d.state().status, ConnectionStatus::Connected));
-        use_effect_with(connected, move |_| hub.dispatch(HubAction::RefreshDevices));
-    }
-    let Some(device) = device else {
-        return html! { <p class="error">{ "internal error: no device provider" }</p> };
-    };
-
     let devices = hub.device_list();
-    let demo_device = device
-        .state()
-        .demo_device
-        .clone()
-        .filter(|id| devices.iter().any(|d| &d.device_id == id))
-        .or_else(|| devices.first().map(|d| d.device_id.clone()));
-    // The C2D form targets the chosen device, else the device connected here, else the first.
-    let session_device = device.state().session.as_ref().map(|s| s.device_id.clone());
+    // The C2D form targets the chosen device, else the first.
     let c2d_device = Some(cloud.c2d_device.clone())
         .filter(|id| devices.iter().any(|d| &d.device_id == id))
-        .or_else(|| session_device.filter(|id| devices.iter().any(|d| &d.device_id == id)))
         .or_else(|| devices.first().map(|d| d.device_id.clone()));
-
-    let on_connect = connect_callback(&device, &hub, demo_device.clone());
     let on_send_c2d = c2d_callback(&hub, &cloud, c2d_counter, c2d_device.clone());
+    // Metrics are not collected yet.
+    let on_sample = Callback::from(|_: Sample| ());
 
     let hub_actions = hub.dispatcher();
     let cloud_actions = cloud.dispatcher();
@@ -89,34 +70,16 @@ fn Dashboard() -> Html {
                 }}
             />
             <main class="panes">
-                <DevicePane
-                    state={Rc::new(device.state().clone())}
+                <DeviceSessions
+                    initial={Rc::new(stored.sessions.clone())}
+                    hub_url={hub.url.clone()}
                     devices={hub.devices.clone()}
-                    demo_device={demo_device.map(AttrValue::from)}
-                    on_action={{
-                        let device = device.clone();
-                        Callback::from(move |a| device.dispatch(a))
-                    }}
-                    on_connect={on_connect}
-                    on_disconnect={{
-                        let device = device.clone();
-                        Callback::from(move |()| device.disconnect())
-                    }}
-                    on_send={{
-                        let device = device.clone();
-                        Callback::from(move |()| device.send_draft())
-                    }}
-                    on_poll_now={{
-                        let device = device.clone();
-                        Callback::from(move |()| device.poll_now())
-                    }}
-                    on_set_polling={{
-                        let device = device.clone();
-                        Callback::from(move |run| device.set_polling(run))
-                    }}
-                    on_settle={{
-                        let device = device.clone();
-                        Callback::from(move |(id, op)| device.settle(id, op))
+                    devhub={hub.devhub_target()}
+                    demo_note={hub.demo_note().map(AttrValue::from)}
+                    on_sample={on_sample}
+                    on_refresh_devices={{
+                        let hub = hub_actions.clone();
+                        Callback::from(move |()| hub.dispatch(HubAction::RefreshDevices))
                     }}
                 />
                 <CloudPane
@@ -131,39 +94,6 @@ fn Dashboard() -> Html {
             </main>
         </>
     }
-}
-
-fn connect_callback(
-    device: &DeviceHandle,
-    hub: &UseReducerHandle<HubState>,
-    demo_device: Option<String>,
-) -> Callback<()> {
-    let device = device.clone();
-    let hub = hub.clone();
-    Callback::from(move |()| {
-        let credentials = match device.state().source {
-            Source::Pasted => Ok(device.state().pasted.clone()),
-            Source::Demo => match &demo_device {
-                None => Err("choose a demo device first".to_owned()),
-                Some(id) => hub
-                    .device_list()
-                    .iter()
-                    .find(|d| &d.device_id == id)
-                    .map(|d| d.connection_string.clone())
-                    .ok_or_else(|| format!("the hub does not list {id}")),
-            },
-        };
-        let protocol = device.state().protocol;
-        let endpoint = hub
-            .url
-            .as_ref()
-            .map(|u| u.endpoint_for(protocol))
-            .ok_or_else(|| "set a valid hub URL first".to_owned());
-        match credentials {
-            Ok(connection_string) => device.connect(connection_string, endpoint),
-            Err(reason) => device.reject_connect(reason),
-        }
-    })
 }
 
 fn c2d_callback(

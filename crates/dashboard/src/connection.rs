@@ -6,6 +6,13 @@
 //! where [`DeviceHandle::send_draft`] can reach it. The effect's teardown closes the client, so
 //! Disconnect, a new Connect, or unmounting all end the old connection the same way.
 //!
+//! Every page holds one provider per device session (see `session.rs`), each with its own
+//! reducer, client and tasks; nothing is shared between sessions.
+//!
+//! Send-N-times runs live here too: a pacing task hands messages to the client at the chosen
+//! rate but never more than [`MAX_BURST_IN_FLIGHT`] awaiting acknowledgement, and reports each
+//! hand-off and result to the reducer, which does the counting.
+//!
 //! For HTTPS a second task reads the poller's schedule a few times a second for the countdown
 //! (the reducer drops reports that change nothing), and the handle's `poll_now`,
 //! `set_polling` and `settle` call the client of the session that owns the message.
@@ -23,10 +30,19 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::format;
+use crate::state::device::DevhubTarget;
 use crate::state::device::{
-    ConnectionStatus, DeviceAction, DeviceState, InboxMessage, PollChoice, PollView, Protocol,
-    SendOutcome, Session, SettleOp,
+    Burst, ConnectionStatus, DeviceAction, DeviceState, InboxMessage, PollChoice, PollView,
+    Protocol, SendOutcome, Session, SettleOp,
 };
+use crate::state::metrics::{Sample, SampleOrigin};
+use crate::state::settings::SessionSettings;
+
+/// The most send-N-times messages awaiting acknowledgement at once: the pacing waits for
+/// results rather than piling sends up in the client when the hub is slower than the rate.
+const MAX_BURST_IN_FLIGHT: u32 = 16;
+/// The longest the pacing task sleeps in one go, so Stop takes effect promptly.
+const BURST_TICK_MS: f64 = 50.0;
 
 /// How often the countdown task reads the poller's schedule. The view shows whole seconds;
 /// reading more often than once a second keeps the shown value from lagging by up to a second.
@@ -46,6 +62,10 @@ pub(crate) struct DeviceHandle {
     state: UseReducerHandle<DeviceState>,
     client: ClientSlot,
     next_send: Rc<Cell<u64>>,
+    /// The send-N-times run allowed to continue (0: none); Stop clears it.
+    burst_run: Rc<Cell<u64>>,
+    /// Where acknowledged sends are reported (the latest prop of the provider).
+    on_sample: Rc<RefCell<Callback<Sample>>>,
 }
 
 impl PartialEq for DeviceHandle {
@@ -53,6 +73,23 @@ impl PartialEq for DeviceHandle {
         self.state == other.state
             && Rc::ptr_eq(&self.client, &other.client)
             && Rc::ptr_eq(&self.next_send, &other.next_send)
+    }
+}
+
+/// One acknowledged send as a metrics sample.
+fn sample(
+    protocol: Protocol,
+    body_bytes: usize,
+    wire_bytes: Option<u64>,
+    latency_ms: f64,
+) -> Sample {
+    Sample {
+        protocol,
+        origin: SampleOrigin::Device,
+        body_bytes: u64::try_from(body_bytes).unwrap_or(u64::MAX),
+        wire_bytes,
+        latency_ms,
+        at_ms: now_ms(),
     }
 }
 
@@ -67,11 +104,12 @@ impl DeviceHandle {
         self.state.dispatch(action);
     }
 
-    /// Connects with these credentials to this endpoint (replacing any connection).
-    pub(crate) fn connect(&self, connection_string: Secret, endpoint: Result<String, String>) {
+    /// Connects with these credentials (replacing any connection); identities on the
+    /// devhub's host dial the devhub, others their own hub.
+    pub(crate) fn connect(&self, connection_string: Secret, devhub: Option<DevhubTarget>) {
         self.state.dispatch(DeviceAction::Connect {
             connection_string,
-            endpoint,
+            devhub,
         });
     }
 
@@ -200,24 +238,166 @@ impl DeviceHandle {
         };
         let id = self.next_send.get() + 1;
         self.next_send.set(id);
+        let body_bytes = message.body.len();
         self.state.dispatch(DeviceAction::SendStarted {
             id,
             message_id: message.message_id.clone(),
-            body_bytes: message.body.len(),
+            body_bytes,
         });
         let dispatch = self.state.dispatcher();
+        let protocol = self.state.session.as_ref().map(|s| s.protocol);
+        let on_sample = self.on_sample.clone();
         spawn_local(async move {
             let started = now_ms();
             let result = client.send_event(message).await;
             let outcome = match result {
-                Ok(receipt) => SendOutcome::Acked {
-                    latency_ms: now_ms() - started,
-                    wire_bytes: u64::try_from(receipt.wire_bytes).ok(),
-                },
+                Ok(receipt) => {
+                    let latency_ms = now_ms() - started;
+                    let wire_bytes = u64::try_from(receipt.wire_bytes).ok();
+                    if let Some(protocol) = protocol {
+                        let sample = sample(protocol, body_bytes, wire_bytes, latency_ms);
+                        let emit = on_sample.borrow().clone();
+                        emit.emit(sample);
+                    }
+                    SendOutcome::Acked {
+                        latency_ms,
+                        wire_bytes,
+                    }
+                }
                 Err(e) => SendOutcome::Failed(e.to_string()),
             };
             dispatch.dispatch(DeviceAction::SendFinished { id, outcome });
         });
+    }
+
+    /// Starts sending the composer's message N times at the form's rate.
+    pub(crate) fn start_burst(&self) {
+        let reject = |reason: String| self.state.dispatch(DeviceAction::BurstRejected(reason));
+        if self.state.burst.as_ref().is_some_and(Burst::running) {
+            return reject("a run is still going: stop it first".into());
+        }
+        let (total, rate) = match self.state.burst_form.parse() {
+            Ok(v) => v,
+            Err(e) => return reject(e),
+        };
+        let message = match self.state.draft.to_message() {
+            Ok(message) => message,
+            Err(e) => return reject(e.to_string()),
+        };
+        // The longest numbered id must still be a valid message id.
+        if let Some(longest) = Burst::message_id(message.message_id.as_deref(), total) {
+            if let Err(e) = hubwire_iothub::limits::validate_message_id(&longest) {
+                return reject(format!("numbered message id “{longest}”: {e}"));
+            }
+        }
+        let Some(session) = self.state.session.as_ref() else {
+            return reject("not connected yet".into());
+        };
+        let (generation, protocol) = (session.generation, session.protocol);
+        if self.client_of(generation).is_none() {
+            return reject("not connected yet".into());
+        }
+        let run = self.next_send.get() + 1;
+        self.next_send.set(run);
+        self.burst_run.set(run);
+        self.state
+            .dispatch(DeviceAction::BurstStarted { run, total, rate });
+        spawn_local(burst(BurstTask {
+            run,
+            total,
+            rate,
+            message,
+            generation,
+            protocol,
+            handle: self.clone(),
+        }));
+    }
+
+    /// Stops the running send-N-times run (messages already handed out still report).
+    pub(crate) fn stop_burst(&self) {
+        self.burst_run.set(0);
+    }
+}
+
+struct BurstTask {
+    run: u64,
+    total: u32,
+    rate: f64,
+    message: hubwire_iothub::message::Message,
+    generation: u64,
+    protocol: Protocol,
+    handle: DeviceHandle,
+}
+
+/// Paces one send-N-times run: message `i` goes out no earlier than `(i - 1) / rate` seconds
+/// after the start and only while fewer than [`MAX_BURST_IN_FLIGHT`] await their result.
+async fn burst(task: BurstTask) {
+    let BurstTask {
+        run,
+        total,
+        rate,
+        message,
+        generation,
+        protocol,
+        handle,
+    } = task;
+    let dispatch = handle.state.dispatcher();
+    let in_flight = Rc::new(Cell::new(0u32));
+    let base_id = message.message_id.clone();
+    let body_bytes = message.body.len();
+    let interval_ms = 1000.0 / rate;
+    let start = now_ms();
+    for index in 1..=total {
+        let client = loop {
+            let stop = if handle.burst_run.get() != run {
+                Some("stopped")
+            } else if handle.client_of(generation).is_none() {
+                Some("the connection ended")
+            } else {
+                None
+            };
+            if let Some(reason) = stop {
+                dispatch.dispatch(DeviceAction::BurstStopped {
+                    run,
+                    reason: reason.into(),
+                });
+                return;
+            }
+            let wait = start + f64::from(index - 1) * interval_ms - now_ms();
+            if wait <= 0.0 && in_flight.get() < MAX_BURST_IN_FLIGHT {
+                if let Some(client) = handle.client_of(generation) {
+                    break client;
+                }
+                continue;
+            }
+            TimeoutFuture::new(wait.clamp(1.0, BURST_TICK_MS) as u32).await;
+        };
+        let mut numbered = message.clone();
+        numbered.message_id = Burst::message_id(base_id.as_deref(), index);
+        in_flight.set(in_flight.get() + 1);
+        dispatch.dispatch(DeviceAction::BurstSent { run });
+        let dispatch = dispatch.clone();
+        let in_flight = in_flight.clone();
+        let on_sample = handle.on_sample.clone();
+        spawn_local(async move {
+            let started = now_ms();
+            let result = client.send_event(numbered).await;
+            in_flight.set(in_flight.get().saturating_sub(1));
+            let result = match result {
+                Ok(receipt) => {
+                    let wire = u64::try_from(receipt.wire_bytes).ok();
+                    let s = sample(protocol, body_bytes, wire, now_ms() - started);
+                    let emit = on_sample.borrow().clone();
+                    emit.emit(s);
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            dispatch.dispatch(DeviceAction::BurstResult { run, result });
+        });
+    }
+    if handle.burst_run.get() == run {
+        handle.burst_run.set(0);
     }
 }
 
@@ -230,6 +410,10 @@ pub(crate) fn use_device() -> Option<DeviceHandle> {
 /// Properties of [`DeviceConnectionProvider`].
 #[derive(Properties, PartialEq)]
 pub(crate) struct DeviceConnectionProviderProps {
+    /// The settings the session starts with (read once, when it mounts).
+    pub(crate) initial: SessionSettings,
+    /// Receives one sample per acknowledged device-to-cloud message.
+    pub(crate) on_sample: Callback<Sample>,
     /// The tree that may use [`use_device`].
     pub(crate) children: Html,
 }
@@ -237,9 +421,14 @@ pub(crate) struct DeviceConnectionProviderProps {
 /// Owns the device reducer and the device client, and provides a [`DeviceHandle`].
 #[component]
 pub(crate) fn DeviceConnectionProvider(props: &DeviceConnectionProviderProps) -> Html {
-    let state = use_reducer(DeviceState::default);
+    let initial = props.initial.clone();
+    let state = use_reducer(move || DeviceState::from_settings(&initial));
     let client: ClientSlot = use_mut_ref(|| None);
     let next_send = use_memo((), |_| Cell::new(0u64));
+    let burst_run = use_memo((), |_| Cell::new(0u64));
+    let on_sample = use_mut_ref(|| props.on_sample.clone());
+    // Background sends report through the latest callback the parent gave.
+    *on_sample.borrow_mut() = props.on_sample.clone();
     {
         let dispatch = state.dispatcher();
         let slot = client.clone();
@@ -260,6 +449,8 @@ pub(crate) fn DeviceConnectionProvider(props: &DeviceConnectionProviderProps) ->
         state,
         client,
         next_send,
+        burst_run,
+        on_sample,
     };
     html! {
         <ContextProvider<DeviceHandle> context={handle}>
@@ -361,9 +552,12 @@ async fn pump(
 
 /// The client options for a session: credentials, endpoint, protocol and poll interval.
 fn client_options(session: &Session) -> Result<DeviceOptions, String> {
-    let options = DeviceOptions::from_connection_string(session.connection_string.expose())
-        .map_err(|e| e.to_string())?
-        .with_endpoint(session.endpoint.clone());
+    let mut options = DeviceOptions::from_connection_string(session.connection_string.expose())
+        .map_err(|e| e.to_string())?;
+    // Without an override the client dials the identity's own hub (a real IoT hub).
+    if let Some(endpoint) = &session.endpoint {
+        options = options.with_endpoint(endpoint.clone());
+    }
     Ok(match session.protocol {
         Protocol::MqttWs => options.with_protocol(hubwire_web::Protocol::Mqtt),
         Protocol::AmqpWs => options.with_protocol(hubwire_web::Protocol::Amqp),

@@ -42,6 +42,16 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// A Unix time in seconds as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn unix_secs_utc(secs: u64) -> String {
+    let iso = hubwire_iothub::time::Timestamp::from_unix_secs(secs).to_rfc3339_millis();
+    // `2024-01-02T03:04:05.000Z` → `2024-01-02 03:04:05 UTC`
+    match iso.get(..19) {
+        Some(head) => format!("{} UTC", head.replacen('T', " ", 1)),
+        None => iso,
+    }
+}
+
 /// Seconds for a retry countdown (`retry in 4 s`).
 pub fn retry_in(ms: u64) -> String {
     format!("{} s", ms.div_ceil(1000))
@@ -70,6 +80,12 @@ pub fn interval(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_seconds_read_as_utc_date_and_time() {
+        assert_eq!(unix_secs_utc(1_700_000_000), "2023-11-14 22:13:20 UTC");
+        assert_eq!(unix_secs_utc(0), "1970-01-01 00:00:00 UTC");
+    }
 
     #[test]
     fn clock_label_is_utc_time_of_day() {

@@ -7,7 +7,9 @@
 //! * [`components`]: views taking data and `Callback`s only.
 //! * `services` (wasm32): the service API over gloo-net behind one request function, and the
 //!   Server-Sent Events feed.
-//! * `connection` (wasm32): the provider component that owns the device client and its pump.
+//! * `connection` (wasm32): the provider component that owns one device client and its pump.
+//! * `session` (wasm32): the device sessions (tabs), one provider and pane per session, and
+//!   the settings kept in storage.
 //! * `app` (wasm32): wiring.
 //!
 //! Only the modules that touch the network are limited to wasm32, so `cargo test` runs the
@@ -27,6 +29,8 @@ mod connection;
 mod hooks;
 #[cfg(target_arch = "wasm32")]
 mod services;
+#[cfg(target_arch = "wasm32")]
+mod session;
 
 /// Mounts the dashboard on the page's `<body>`.
 #[cfg(target_arch = "wasm32")]

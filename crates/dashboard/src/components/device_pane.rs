@@ -11,8 +11,9 @@ use super::kv::KvList;
 use super::message_fields::MessageFields;
 use crate::format;
 use crate::state::device::{
-    ConnectionStatus, DeviceAction, DeviceState, InboxEntry, PollCommand, PollView, Protocol,
-    SendOutcome, SendRecord, SettleOp, SettleState, Settlement, Source, MAX_DEV_POLL_SECS,
+    Burst, BurstFormEdit, ConnectionStatus, DeviceAction, DeviceState, InboxEntry, PollCommand,
+    PollView, Protocol, SendOutcome, SendRecord, SettleOp, SettleState, Settlement, Source,
+    MAX_BURST, MAX_DEV_POLL_SECS,
 };
 use crate::state::hub::Load;
 use crate::types::DeviceInfo;
@@ -20,6 +21,14 @@ use crate::types::DeviceInfo;
 /// Properties of [`DevicePane`].
 #[derive(Properties, PartialEq, Clone)]
 pub struct DevicePaneProps {
+    /// Prefix for element ids (one pane per session: unique on the page).
+    pub id_prefix: AttrValue,
+    /// Session name (the pane's heading).
+    pub title: AttrValue,
+    /// Why demo devices cannot be used here (the hub is not devhub), if so.
+    pub demo_note: Option<AttrValue>,
+    /// Unix seconds now, for fixed-token expiry.
+    pub now_secs: u64,
     /// Pane state.
     pub state: Rc<DeviceState>,
     /// The hub's devices (for the demo picker).
@@ -34,6 +43,10 @@ pub struct DevicePaneProps {
     pub on_disconnect: Callback<()>,
     /// Send the D2C draft.
     pub on_send: Callback<()>,
+    /// Send the D2C draft N times at the form's rate.
+    pub on_burst: Callback<()>,
+    /// Stop the running send-N-times run.
+    pub on_stop_burst: Callback<()>,
     /// HTTPS: poll for cloud-to-device messages now.
     pub on_poll_now: Callback<()>,
     /// HTTPS: resume (`true`) or pause (`false`) scheduled polling.
@@ -47,15 +60,16 @@ pub struct DevicePaneProps {
 pub fn DevicePane(props: &DevicePaneProps) -> Html {
     let state = &props.state;
     let current = state.session.as_ref().map(|s| s.generation);
+    let p = &props.id_prefix;
     html! {
-        <section class="pane" aria-labelledby="device-pane-title">
-            <h2 id="device-pane-title" class="pane-title">
-                { "Device" }<span class="pane-sub">{ "browser client" }</span>
+        <section class="pane device-pane" aria-labelledby={format!("{p}-pane-title")}>
+            <h2 id={format!("{p}-pane-title")} class="pane-title">
+                { props.title.clone() }<span class="pane-sub">{ "browser client" }</span>
             </h2>
             <ConnectionCard ..props.clone() />
-            <section class="card" aria-labelledby="inbox-title">
+            <section class="card" aria-labelledby={format!("{p}-inbox-title")}>
                 <div class="card-head">
-                    <h3 id="inbox-title">
+                    <h3 id={format!("{p}-inbox-title")}>
                         { "Cloud-to-device inbox" }
                         <span class="count">{ state.inbox.len() }</span>
                     </h3>
@@ -73,10 +87,10 @@ pub fn DevicePane(props: &DevicePaneProps) -> Html {
                     </ol>
                 }
             </section>
-            <section class="card" aria-labelledby="d2c-title">
-                <h3 id="d2c-title">{ "Send device-to-cloud message" }</h3>
+            <section class="card" aria-labelledby={format!("{p}-d2c-title")}>
+                <h3 id={format!("{p}-d2c-title")}>{ "Send device-to-cloud message" }</h3>
                 <form class="composer" onsubmit={on_submit(props.on_send.clone())}>
-                    <MessageFields id_prefix="d2c" draft={state.draft.clone()}
+                    <MessageFields id_prefix={format!("{p}-d2c")} draft={state.draft.clone()}
                         on_edit={props.on_action.reform(DeviceAction::Draft)} />
                     <div class="actions">
                         <button type="submit" disabled={state.session.is_none()}>{ "Send" }</button>
@@ -88,6 +102,7 @@ pub fn DevicePane(props: &DevicePaneProps) -> Html {
                         <p class="error" role="alert">{ error.clone() }</p>
                     }
                 </form>
+                <BurstControls ..props.clone() />
                 if !state.sends.is_empty() {
                     <ol class="results" aria-label="Send results">
                         { for state.sends.iter().map(send_row) }
@@ -105,12 +120,9 @@ fn ConnectionCard(props: &DevicePaneProps) -> Html {
     let source_change = {
         let on_action = props.on_action.clone();
         on_change(Callback::from(move |value: String| {
-            let source = if value == "pasted" {
-                Source::Pasted
-            } else {
-                Source::Demo
-            };
-            on_action.emit(DeviceAction::SetSource(source));
+            if let Some(source) = Source::parse(&value) {
+                on_action.emit(DeviceAction::SetSource(source));
+            }
         }))
     };
     let demo_change = {
@@ -136,45 +148,73 @@ fn ConnectionCard(props: &DevicePaneProps) -> Html {
         }))
     };
     let selected_demo = props.demo_device.as_ref().map(AttrValue::as_str);
+    let p = &props.id_prefix;
+    let sas_edit = |make: fn(String) -> DeviceAction| {
+        let on_action = props.on_action.clone();
+        on_text(Callback::from(move |v| on_action.emit(make(v))))
+    };
+    let sas_token_input = {
+        let on_action = props.on_action.clone();
+        on_text(Callback::from(move |v: String| {
+            on_action.emit(DeviceAction::EditSasToken(Secret::new(v)))
+        }))
+    };
     html! {
-        <section class="card" aria-labelledby="connection-title">
+        <section class="card" aria-labelledby={format!("{p}-connection-title")}>
             <form class="connection" onsubmit={on_submit(props.on_connect.clone())}>
                 <div class="card-head">
-                    <h3 id="connection-title">{ "Connection" }</h3>
+                    <h3 id={format!("{p}-connection-title")}>{ "Connection" }</h3>
                     <fieldset class="source" disabled={locked}>
                         <legend>{ "Identity" }</legend>
-                        <label class="radio">
-                            <input type="radio" name="source" value="demo"
-                                checked={state.source == Source::Demo} onchange={source_change.clone()} />
-                            { "Demo device" }
-                        </label>
-                        <label class="radio">
-                            <input type="radio" name="source" value="pasted"
-                                checked={state.source == Source::Pasted} onchange={source_change} />
-                            { "Connection string" }
-                        </label>
+                        { for Source::ALL.iter().map(|source| html! {
+                            <label class="radio">
+                                <input type="radio" name={format!("{p}-source")} value={source.as_str()}
+                                    checked={state.source == *source} onchange={source_change.clone()} />
+                                { source.label() }
+                            </label>
+                        }) }
                     </fieldset>
                 </div>
                 <div class="field-row connect-row">
                     if state.source == Source::Demo {
                         <div class="field grow">
-                            <label for="demo-device">{ "Demo device" }</label>
-                            <select id="demo-device" onchange={demo_change} disabled={locked}>
+                            <label for={format!("{p}-demo-device")}>{ "Demo device" }</label>
+                            <select id={format!("{p}-demo-device")} onchange={demo_change} disabled={locked}>
                                 { demo_options(&props.devices, selected_demo) }
                             </select>
                         </div>
-                    } else {
+                    } else if state.source == Source::Pasted {
                         <div class="field grow">
-                            <label for="connection-string">{ "Device connection string" }</label>
-                            <input id="connection-string" type="password" autocomplete="off"
+                            <label for={format!("{p}-connection-string")}>{ "Device connection string" }</label>
+                            <input id={format!("{p}-connection-string")} type="password" autocomplete="off"
                                 spellcheck="false" disabled={locked}
                                 placeholder="HostName=…;DeviceId=…;SharedAccessKey=…"
                                 value={state.pasted.expose().to_owned()} oninput={pasted_input} />
                         </div>
+                    } else {
+                        <div class="field">
+                            <label for={format!("{p}-sas-host")}>{ "Hub host name" }</label>
+                            <input id={format!("{p}-sas-host")} type="text" autocomplete="off"
+                                spellcheck="false" disabled={locked} placeholder="myhub.azure-devices.net"
+                                value={state.sas_host.clone()} oninput={sas_edit(DeviceAction::EditSasHost)} />
+                        </div>
+                        <div class="field">
+                            <label for={format!("{p}-sas-device")}>{ "Device id" }</label>
+                            <input id={format!("{p}-sas-device")} type="text" autocomplete="off"
+                                spellcheck="false" disabled={locked}
+                                value={state.sas_device_id.clone()} oninput={sas_edit(DeviceAction::EditSasDevice)} />
+                        </div>
+                        <div class="field grow">
+                            <label for={format!("{p}-sas-token")}>{ "SAS token" }</label>
+                            <input id={format!("{p}-sas-token")} type="password" autocomplete="off"
+                                spellcheck="false" disabled={locked}
+                                placeholder="SharedAccessSignature sr=…&sig=…&se=…"
+                                value={state.sas_token.expose().to_owned()} oninput={sas_token_input} />
+                        </div>
                     }
                     <div class="field">
-                        <label for="protocol">{ "Protocol" }</label>
-                        <select id="protocol" onchange={protocol_change} disabled={locked}>
+                        <label for={format!("{p}-protocol")}>{ "Protocol" }</label>
+                        <select id={format!("{p}-protocol")} onchange={protocol_change} disabled={locked}>
                             { for Protocol::AVAILABLE.iter().map(|p| html! {
                                 <option value={p.as_str()} selected={*p == state.protocol}>
                                     { p.label() }
@@ -183,8 +223,16 @@ fn ConnectionCard(props: &DevicePaneProps) -> Html {
                         </select>
                     </div>
                 </div>
+                if state.source == Source::Demo {
+                    if let Some(note) = &props.demo_note {
+                        <p class="note warn-text" role="note">{ note.clone() }</p>
+                    }
+                }
+                if state.source == Source::Sas {
+                    <p class="muted hint">{ "A fixed token cannot be renewed: the hub closes the connection when it expires." }</p>
+                }
                 if state.protocol.polls() {
-                    <PollSettings state={state.clone()} on_action={props.on_action.clone()} />
+                    <PollSettings id_prefix={p.clone()} state={state.clone()} on_action={props.on_action.clone()} />
                 }
                 <div class="actions connect-actions">
                     <button type="submit" disabled={locked}>{ "Connect" }</button>
@@ -192,10 +240,11 @@ fn ConnectionCard(props: &DevicePaneProps) -> Html {
                         onclick={props.on_disconnect.reform(|_: MouseEvent| ())}>
                         { "Disconnect" }
                     </button>
-                    { status_line(state) }
+                    { status_line(p, state) }
                 </div>
+                { session_facts(state, props.now_secs) }
                 if state.session.as_ref().is_some_and(|s| s.protocol.polls()) {
-                    { poll_bar(state, &props.on_poll_now, &props.on_set_polling) }
+                    { poll_bar(p, state, &props.on_poll_now, &props.on_set_polling) }
                 }
             </form>
         </section>
@@ -230,7 +279,44 @@ fn demo_options(devices: &Load<Vec<DeviceInfo>>, selected: Option<&str>) -> Html
     }
 }
 
-fn status_line(state: &DeviceState) -> Html {
+/// Where the session connects, and a fixed token's expiry.
+fn session_facts(state: &DeviceState, now_secs: u64) -> Html {
+    let Some(session) = &state.session else {
+        return Html::default();
+    };
+    let via = if session.via_devhub() {
+        "devhub, through the hub URL"
+    } else {
+        "the identity's own hub"
+    };
+    let expiry = session.token_expires.map(|se| {
+        let when = format::unix_secs_utc(se);
+        if se <= now_secs {
+            (
+                "error",
+                format!("The SAS token expired at {when}; it cannot be renewed: paste a new one."),
+            )
+        } else {
+            (
+                "warn-text",
+                format!(
+                    "The SAS token expires at {when} (in {}); a fixed token cannot be renewed.",
+                    format::countdown(se - now_secs)
+                ),
+            )
+        }
+    });
+    html! {
+        <p class="muted session-facts">
+            { "Endpoint: " }<code>{ session.dial_url() }</code>{ format!(" ({via})") }
+            if let Some((class, text)) = expiry {
+                <br /><span class={class}>{ text }</span>
+            }
+        </p>
+    }
+}
+
+fn status_line(p: &str, state: &DeviceState) -> Html {
     let device = state
         .session
         .as_ref()
@@ -259,7 +345,7 @@ fn status_line(state: &DeviceState) -> Html {
         ConnectionStatus::Failed { reason } => ("status bad", format!("Failed: {reason}")),
     };
     html! {
-        <p class={class} role="status" aria-live="polite" id="connection-status">
+        <p class={class} role="status" aria-live="polite" id={format!("{p}-connection-status")}>
             <span class="dot" aria-hidden="true"></span>{ text }
         </p>
     }
@@ -299,6 +385,7 @@ fn send_row(record: &SendRecord) -> Html {
 /// The HTTPS poll interval form (locked while connected, like the protocol).
 #[derive(Properties, PartialEq, Clone)]
 struct PollSettingsProps {
+    id_prefix: AttrValue,
     state: Rc<DeviceState>,
     on_action: Callback<DeviceAction>,
 }
@@ -320,6 +407,7 @@ fn PollSettings(props: &PollSettingsProps) -> Html {
         }))
     };
     let invalid = !setting.production && setting.choice().is_err();
+    let p = &props.id_prefix;
     let hint = if setting.production {
         "IoT Hub guidance: poll HTTPS at most every 25 minutes."
     } else {
@@ -328,14 +416,14 @@ fn PollSettings(props: &PollSettingsProps) -> Html {
     html! {
         <div class="poll-settings">
             <div class="field poll-secs">
-                <label for="poll-secs">{ "Poll every (s)" }</label>
-                <input id="poll-secs" type="number" min="1" max={MAX_DEV_POLL_SECS.to_string()}
+                <label for={format!("{p}-poll-secs")}>{ "Poll every (s)" }</label>
+                <input id={format!("{p}-poll-secs")} type="number" min="1" max={MAX_DEV_POLL_SECS.to_string()}
                     step="1" inputmode="numeric" disabled={locked || setting.production}
                     aria-invalid={invalid.then_some("true")}
                     value={setting.dev_secs.clone()} oninput={secs_input} />
             </div>
-            <label class="checkbox" for="poll-production">
-                <input id="poll-production" type="checkbox" checked={setting.production}
+            <label class="checkbox" for={format!("{p}-poll-production")}>
+                <input id={format!("{p}-poll-production")} type="checkbox" checked={setting.production}
                     disabled={locked} onchange={production_change} />
                 { "Production interval (25 min)" }
             </label>
@@ -346,6 +434,7 @@ fn PollSettings(props: &PollSettingsProps) -> Html {
 
 /// The live poller: countdown to the next poll, Poll now, pause/resume, last result.
 fn poll_bar(
+    p: &str,
     state: &DeviceState,
     on_poll_now: &Callback<()>,
     on_set_polling: &Callback<bool>,
@@ -393,19 +482,19 @@ fn poll_bar(
     };
     html! {
         <div class="poll-bar" role="group" aria-label="HTTPS polling">
-            <span id="poll-countdown" class={class}>{ text }</span>
-            <button type="button" id="poll-now" class="small" disabled={!connected || polling_now}
+            <span id={format!("{p}-poll-countdown")} class={class}>{ text }</span>
+            <button type="button" id={format!("{p}-poll-now")} class="small" disabled={!connected || polling_now}
                 onclick={on_poll_now.reform(|_: MouseEvent| ())}>
                 { "Poll now" }
             </button>
-            <button type="button" id="poll-toggle" class="secondary small" disabled={!connected}
+            <button type="button" id={format!("{p}-poll-toggle")} class="secondary small" disabled={!connected}
                 onclick={on_set_polling.reform(move |_: MouseEvent| !running)}>
                 { if running { "Pause polling" } else { "Resume polling" } }
             </button>
             if let Some(schedule) = schedule {
                 <span class="muted poll-schedule">{ schedule }</span>
             }
-            <span id="poll-result" class={classes!("poll-result", result_class)} role="status"
+            <span id={format!("{p}-poll-result")} class={classes!("poll-result", result_class)} role="status"
                 aria-live="polite">{ result }</span>
         </div>
     }
@@ -562,5 +651,83 @@ fn settle_name(settle: &SettleState) -> &'static str {
         SettleState::Failed { .. } => "failed",
         SettleState::Redelivered => "redelivered",
         SettleState::Unsettled => "unsettled",
+    }
+}
+
+/// Send N times at a rate: the form, the Stop button and the run's progress.
+#[component]
+fn BurstControls(props: &DevicePaneProps) -> Html {
+    let state = &props.state;
+    let p = &props.id_prefix;
+    let form = &state.burst_form;
+    let running = state.burst.as_ref().is_some_and(Burst::running);
+    let edit = |make: fn(String) -> BurstFormEdit| {
+        let on_action = props.on_action.clone();
+        on_text(Callback::from(move |v| {
+            on_action.emit(DeviceAction::BurstForm(make(v)))
+        }))
+    };
+    html! {
+        <form class="burst" onsubmit={on_submit(props.on_burst.clone())}
+            aria-label="Send the message several times">
+            <div class="field-row burst-row">
+                <div class="field">
+                    <label for={format!("{p}-burst-count")}>{ "Times" }</label>
+                    <input id={format!("{p}-burst-count")} type="number" min="1"
+                        max={MAX_BURST.to_string()} step="1" inputmode="numeric" disabled={running}
+                        value={form.count.clone()} oninput={edit(BurstFormEdit::Count)} />
+                </div>
+                <div class="field">
+                    <label for={format!("{p}-burst-rate")}>{ "Messages per second" }</label>
+                    <input id={format!("{p}-burst-rate")} type="number" min="0.1" step="any"
+                        inputmode="decimal" disabled={running}
+                        value={form.rate.clone()} oninput={edit(BurstFormEdit::Rate)} />
+                </div>
+                <div class="actions">
+                    <button type="submit" class="secondary" disabled={running || state.session.is_none()}>
+                        { "Send N times" }
+                    </button>
+                    <button type="button" class="secondary danger" disabled={!running}
+                        onclick={props.on_stop_burst.reform(|_: MouseEvent| ())}>
+                        { "Stop" }
+                    </button>
+                </div>
+            </div>
+            <p class="muted hint">{ "With a message id set, each copy gets -1, -2, … appended." }</p>
+            if let Some(error) = &form.error {
+                <p class="error" role="alert">{ error.clone() }</p>
+            }
+            if let Some(burst) = &state.burst {
+                { burst_progress(p, burst) }
+            }
+        </form>
+    }
+}
+
+fn burst_progress(p: &str, burst: &Burst) -> Html {
+    let done = burst.acked + burst.failed;
+    let state = if burst.running() {
+        "running"
+    } else if burst.stopped.is_some() {
+        "stopped"
+    } else {
+        "finished"
+    };
+    let mut text = format!(
+        "{state}: sent {}/{} · acknowledged {} · failed {} (at {} per second)",
+        burst.sent, burst.total, burst.acked, burst.failed, burst.rate
+    );
+    if let Some(reason) = &burst.stopped {
+        text.push_str(&format!(" · {reason}"));
+    }
+    html! {
+        <div class={classes!("burst-progress", state)}>
+            <progress id={format!("{p}-burst-progress")} max={burst.total.to_string()}
+                value={done.to_string()} aria-label="Messages acknowledged or failed" />
+            <p id={format!("{p}-burst-status")} role="status" aria-live="polite">{ text }</p>
+            if let Some(error) = &burst.first_error {
+                <p class="error">{ format!("first failure: {error}") }</p>
+            }
+        </div>
     }
 }

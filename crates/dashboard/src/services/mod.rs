@@ -4,6 +4,7 @@
 pub(crate) mod devices;
 pub(crate) mod events;
 pub(crate) mod hub;
+pub(crate) mod storage;
 
 use core::fmt;
 

@@ -12,6 +12,7 @@ use hubwire_iothub::{Authentication, ConnectionString};
 use yew::Reducible;
 
 use super::draft::{Draft, DraftEdit, JSON};
+use super::hub_url::HubUrl;
 
 /// How many send results the pane keeps.
 pub const MAX_SENDS: usize = 20;
@@ -177,6 +178,57 @@ pub enum Source {
     Demo,
     /// A connection string the user pasted.
     Pasted,
+    /// A ready-made SAS token with its hub host name and device id. It cannot be renewed.
+    Sas,
+}
+
+impl Source {
+    /// All sources, in display order.
+    pub const ALL: [Self; 3] = [Self::Demo, Self::Pasted, Self::Sas];
+
+    /// Stable identifier (form values, stored settings).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Demo => "demo",
+            Self::Pasted => "pasted",
+            Self::Sas => "sas",
+        }
+    }
+
+    /// Human label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Demo => "Demo device",
+            Self::Pasted => "Connection string",
+            Self::Sas => "SAS token",
+        }
+    }
+
+    /// Inverse of [`Source::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// The devhub the page talks to, as far as device sessions care: where its listeners are and
+/// which host name its device identities carry. A session whose identity names this host dials
+/// the hub URL; any other host is a real hub, dialled directly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DevhubTarget {
+    /// The hub URL of the page (service API and device listeners).
+    pub url: HubUrl,
+    /// `HostName` of the devhub's device identities (from `GET /api/hub`).
+    pub host_name: String,
+}
+
+impl DevhubTarget {
+    /// The endpoint override for an identity on `host_name` over `protocol`: the devhub's
+    /// listener when the host is devhub's, else `None` (the client dials the host itself).
+    pub fn endpoint_for(&self, host_name: &str, protocol: Protocol) -> Option<String> {
+        host_name
+            .eq_ignore_ascii_case(&self.host_name)
+            .then(|| self.url.endpoint_for(protocol))
+    }
 }
 
 /// What the device connection is doing; the view renders exactly this.
@@ -225,12 +277,35 @@ pub struct Session {
     pub device_id: String,
     /// Full connection string; never printed.
     pub connection_string: Secret,
-    /// Endpoint to dial (the hub URL's listener for the protocol), overriding the string's host.
-    pub endpoint: String,
+    /// Host the identity belongs to (`GatewayHostName` or `HostName`).
+    pub host_name: String,
+    /// Endpoint override (the devhub's listener for the protocol); `None` dials the host's
+    /// default endpoint, as for a real hub.
+    pub endpoint: Option<String>,
+    /// When the identity is a fixed SAS token: its expiry in Unix seconds (it is not renewed).
+    pub token_expires: Option<u64>,
     /// Transport.
     pub protocol: Protocol,
     /// Poll interval, for protocols that poll.
     pub poll: Option<PollChoice>,
+}
+
+impl Session {
+    /// The URL the client dials: the override, or the host's default endpoint for the protocol.
+    pub fn dial_url(&self) -> String {
+        match &self.endpoint {
+            Some(endpoint) => endpoint.clone(),
+            None if self.protocol.uses_websocket() => {
+                format!("wss://{}/$iothub/websocket", self.host_name)
+            }
+            None => format!("https://{}", self.host_name),
+        }
+    }
+
+    /// Whether the session dials a devhub (through the page's hub URL).
+    pub fn via_devhub(&self) -> bool {
+        self.endpoint.is_some()
+    }
 }
 
 impl fmt::Debug for Session {
@@ -238,7 +313,9 @@ impl fmt::Debug for Session {
         f.debug_struct("Session")
             .field("generation", &self.generation)
             .field("device_id", &self.device_id)
+            .field("host_name", &self.host_name)
             .field("endpoint", &self.endpoint)
+            .field("token_expires", &self.token_expires)
             .field("protocol", &self.protocol)
             .field("poll", &self.poll)
             .finish_non_exhaustive()
@@ -497,6 +574,12 @@ pub struct DeviceState {
     pub demo_device: Option<String>,
     /// Pasted connection string (a secret: shown in a password field, never logged).
     pub pasted: Secret,
+    /// SAS source: the hub host name.
+    pub sas_host: String,
+    /// SAS source: the device id.
+    pub sas_device_id: String,
+    /// SAS source: the token (`SharedAccessSignature sr=…&sig=…&se=…`), a secret.
+    pub sas_token: Secret,
     /// Chosen transport.
     pub protocol: Protocol,
     /// HTTPS poll interval form.
@@ -514,6 +597,10 @@ pub struct DeviceState {
     pub draft: Draft,
     /// Why the last Send was refused before reaching the client.
     pub draft_error: Option<String>,
+    /// Send-N-times form.
+    pub burst_form: BurstForm,
+    /// The current or last send-N-times run.
+    pub burst: Option<Burst>,
     /// D2C sends, newest first.
     pub sends: Vec<SendRecord>,
     /// Received C2D messages, newest first.
@@ -527,6 +614,9 @@ impl Default for DeviceState {
             source: Source::default(),
             demo_device: None,
             pasted: Secret::new(""),
+            sas_host: String::new(),
+            sas_device_id: String::new(),
+            sas_token: Secret::new(""),
             protocol: Protocol::default(),
             poll_setting: PollSetting::default(),
             status: ConnectionStatus::default(),
@@ -536,6 +626,8 @@ impl Default for DeviceState {
             poll_command: PollCommand::Idle,
             draft: Draft::new(r#"{"temperature": 21.5, "humidity": 40}"#, JSON),
             draft_error: None,
+            burst_form: BurstForm::default(),
+            burst: None,
             sends: Vec::new(),
             inbox: Vec::new(),
             next_inbox_id: 1,
@@ -552,18 +644,24 @@ pub enum DeviceAction {
     SelectDemo(Option<String>),
     /// Edit the pasted connection string.
     EditPasted(Secret),
+    /// SAS source: edit the host name.
+    EditSasHost(String),
+    /// SAS source: edit the device id.
+    EditSasDevice(String),
+    /// SAS source: edit the token.
+    EditSasToken(Secret),
     /// Choose the transport.
     SetProtocol(Protocol),
     /// Edit the development poll interval (seconds, as typed).
     EditPollSecs(String),
     /// Choose the production poll interval (or go back to the development one).
     SetPollProduction(bool),
-    /// Start a connection with these credentials to this endpoint (replaces any current one).
+    /// Start a connection with these credentials (replaces any current one).
     Connect {
         /// Connection string to use.
         connection_string: Secret,
-        /// Endpoint for the chosen protocol, or why there is none (bad hub URL).
-        endpoint: Result<String, String>,
+        /// The page's devhub, when the hub URL points at one: identities on its host dial it.
+        devhub: Option<DevhubTarget>,
     },
     /// Connect could not even start (no device chosen, no hub URL): say why.
     ConnectRejected(String),
@@ -622,6 +720,38 @@ pub enum DeviceAction {
         /// Result (never `Pending`).
         outcome: SendOutcome,
     },
+    /// Edit the send-N-times form.
+    BurstForm(BurstFormEdit),
+    /// A send-N-times run started.
+    BurstStarted {
+        /// Run id (local).
+        run: u64,
+        /// Messages to send.
+        total: u32,
+        /// Messages per second.
+        rate: f64,
+    },
+    /// Run `run` could not start (bad form, no connection, bad draft).
+    BurstRejected(String),
+    /// One message of run `run` was handed to the client.
+    BurstSent {
+        /// Run id.
+        run: u64,
+    },
+    /// One message of run `run` ended: acknowledged, or why not.
+    BurstResult {
+        /// Run id.
+        run: u64,
+        /// Result.
+        result: Result<(), String>,
+    },
+    /// Run `run` stops handing out messages (Stop, or the connection ended).
+    BurstStopped {
+        /// Run id.
+        run: u64,
+        /// Why, for the user.
+        reason: String,
+    },
     /// A C2D message arrived for session `generation`.
     Received {
         /// Session the message belongs to.
@@ -656,6 +786,9 @@ impl DeviceState {
             DeviceAction::SetSource(source) => self.source = source,
             DeviceAction::SelectDemo(id) => self.demo_device = id,
             DeviceAction::EditPasted(text) => self.pasted = text,
+            DeviceAction::EditSasHost(host) => self.sas_host = host,
+            DeviceAction::EditSasDevice(id) => self.sas_device_id = id,
+            DeviceAction::EditSasToken(token) => self.sas_token = token,
             DeviceAction::SetProtocol(protocol) => self.protocol = protocol,
             DeviceAction::EditPollSecs(secs) => self.poll_setting.dev_secs = secs,
             DeviceAction::SetPollProduction(production) => {
@@ -663,8 +796,8 @@ impl DeviceState {
             }
             DeviceAction::Connect {
                 connection_string,
-                endpoint,
-            } => self.connect(connection_string, endpoint),
+                devhub,
+            } => self.connect(connection_string, devhub.as_ref()),
             DeviceAction::ConnectRejected(reason) => {
                 self.end_session();
                 self.status = ConnectionStatus::Failed { reason };
@@ -757,6 +890,35 @@ impl DeviceState {
                 }
             }
             DeviceAction::ClearInbox => self.inbox.clear(),
+            DeviceAction::BurstForm(edit) => {
+                match edit {
+                    BurstFormEdit::Count(count) => self.burst_form.count = count,
+                    BurstFormEdit::Rate(rate) => self.burst_form.rate = rate,
+                }
+                self.burst_form.error = None;
+            }
+            DeviceAction::BurstRejected(reason) => self.burst_form.error = Some(reason),
+            DeviceAction::BurstStarted { run, total, rate } => {
+                self.burst_form.error = None;
+                self.burst = Some(Burst::new(run, total, rate));
+            }
+            DeviceAction::BurstSent { run } => {
+                if let Some(burst) = self.burst.as_mut().filter(|b| b.run == run) {
+                    burst.sent = burst.sent.saturating_add(1).min(burst.total);
+                }
+            }
+            DeviceAction::BurstResult { run, result } => {
+                if let Some(burst) = self.burst.as_mut().filter(|b| b.run == run) {
+                    burst.settled(result);
+                }
+            }
+            DeviceAction::BurstStopped { run, reason } => {
+                if let Some(burst) = self.burst.as_mut().filter(|b| b.run == run) {
+                    if burst.sent < burst.total {
+                        burst.stopped = Some(reason);
+                    }
+                }
+            }
         }
     }
 
@@ -821,16 +983,9 @@ impl DeviceState {
         self.inbox.truncate(MAX_INBOX);
     }
 
-    fn connect(&mut self, connection_string: Secret, endpoint: Result<String, String>) {
+    fn connect(&mut self, connection_string: Secret, devhub: Option<&DevhubTarget>) {
         // Any earlier connection ends here, whether or not the new one can start.
         self.end_session();
-        let endpoint = match endpoint {
-            Ok(endpoint) => endpoint,
-            Err(reason) => {
-                self.status = ConnectionStatus::Failed { reason };
-                return;
-            }
-        };
         let parsed = match ConnectionString::parse(connection_string.expose().trim()) {
             Ok(parsed) => parsed,
             Err(e) => {
@@ -840,12 +995,16 @@ impl DeviceState {
                 return;
             }
         };
-        if matches!(parsed.auth, Authentication::X509) {
-            self.status = ConnectionStatus::Failed {
-                reason: "X.509 device authentication is not available in the browser".into(),
-            };
-            return;
-        }
+        let token_expires = match &parsed.auth {
+            Authentication::X509 => {
+                self.status = ConnectionStatus::Failed {
+                    reason: "X.509 device authentication is not available in the browser".into(),
+                };
+                return;
+            }
+            Authentication::SharedAccessSignature(token) => Some(token.expiry()),
+            _ => None,
+        };
         let poll = if self.protocol.polls() {
             match self.poll_setting.choice() {
                 Ok(choice) => Some(choice),
@@ -857,17 +1016,185 @@ impl DeviceState {
         } else {
             None
         };
+        let host_name = parsed.connect_host().to_owned();
+        let endpoint = devhub.and_then(|d| d.endpoint_for(&host_name, self.protocol));
         let generation = self.next_generation;
         self.next_generation += 1;
         self.session = Some(Session {
             generation,
             device_id: parsed.device_id.as_str().to_owned(),
             connection_string: Secret::new(connection_string.expose().trim()),
+            host_name,
             endpoint,
+            token_expires,
             protocol: self.protocol,
             poll,
         });
         self.status = ConnectionStatus::Connecting;
+    }
+
+    /// The connection string Connect uses for the chosen source: the demo device's (given by
+    /// the caller, who has the hub's list), the pasted one, or one built from the SAS fields.
+    pub fn credentials(&self, demo: Option<&Secret>) -> Result<Secret, String> {
+        match self.source {
+            Source::Demo => demo
+                .cloned()
+                .ok_or_else(|| "choose a demo device first".to_owned()),
+            Source::Pasted if self.pasted.expose().trim().is_empty() => {
+                Err("paste a device connection string first".to_owned())
+            }
+            Source::Pasted => Ok(self.pasted.clone()),
+            Source::Sas => {
+                sas_connection_string(&self.sas_host, &self.sas_device_id, self.sas_token.expose())
+            }
+        }
+    }
+}
+
+/// `HostName=…;DeviceId=…;SharedAccessSignature=…` from the SAS source's fields, checked.
+pub fn sas_connection_string(host: &str, device_id: &str, token: &str) -> Result<Secret, String> {
+    let (host, device_id, token) = (host.trim(), device_id.trim(), token.trim());
+    if host.is_empty() {
+        return Err("enter the hub host name, e.g. myhub.azure-devices.net".into());
+    }
+    if device_id.is_empty() {
+        return Err("enter the device id".into());
+    }
+    if !token.starts_with("SharedAccessSignature ") {
+        return Err("the token must start with “SharedAccessSignature sr=”".into());
+    }
+    // `;` separates connection-string fields: a value containing one would be cut short.
+    if [host, device_id, token].iter().any(|v| v.contains(';')) {
+        return Err("host name, device id and token may not contain ';'".into());
+    }
+    Ok(Secret::new(format!(
+        "HostName={host};DeviceId={device_id};SharedAccessSignature={token}"
+    )))
+}
+
+/// The send-N-times form, as typed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BurstForm {
+    /// How many messages.
+    pub count: String,
+    /// Messages per second.
+    pub rate: String,
+    /// Why the last start was refused.
+    pub error: Option<String>,
+}
+
+impl Default for BurstForm {
+    fn default() -> Self {
+        Self {
+            count: "20".into(),
+            rate: "10".into(),
+            error: None,
+        }
+    }
+}
+
+/// The most messages one run may send.
+pub const MAX_BURST: u32 = 10_000;
+/// The highest rate a run may ask for, in messages per second.
+pub const MAX_BURST_RATE: f64 = 1_000.0;
+
+impl BurstForm {
+    /// The count and rate, or why they cannot be used.
+    pub fn parse(&self) -> Result<(u32, f64), String> {
+        let count = match self.count.trim().parse::<u32>() {
+            Ok(n @ 1..=MAX_BURST) => n,
+            _ => return Err(format!("count: enter a whole number from 1 to {MAX_BURST}")),
+        };
+        let rate = match self.rate.trim().parse::<f64>() {
+            Ok(r) if r.is_finite() && r > 0.0 && r <= MAX_BURST_RATE => r,
+            _ => {
+                return Err(format!(
+                    "rate: enter messages per second, more than 0 and at most {MAX_BURST_RATE}"
+                ))
+            }
+        };
+        Ok((count, rate))
+    }
+}
+
+/// An edit to the send-N-times form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BurstFormEdit {
+    /// Count, as typed.
+    Count(String),
+    /// Rate, as typed.
+    Rate(String),
+}
+
+/// One send-N-times run: what was handed to the client and how each message ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Burst {
+    /// Run id.
+    pub run: u64,
+    /// Messages asked for.
+    pub total: u32,
+    /// Messages per second asked for.
+    pub rate: f64,
+    /// Handed to the client.
+    pub sent: u32,
+    /// Acknowledged by the hub.
+    pub acked: u32,
+    /// Failed (the first reason is kept).
+    pub failed: u32,
+    /// The first failure's reason.
+    pub first_error: Option<String>,
+    /// Why the run stopped before sending everything, if it did.
+    pub stopped: Option<String>,
+}
+
+impl Burst {
+    /// A run that has sent nothing yet.
+    pub fn new(run: u64, total: u32, rate: f64) -> Self {
+        Self {
+            run,
+            total,
+            rate,
+            sent: 0,
+            acked: 0,
+            failed: 0,
+            first_error: None,
+            stopped: None,
+        }
+    }
+
+    fn settled(&mut self, result: Result<(), String>) {
+        // Never count more results than messages handed out.
+        if self.acked + self.failed >= self.sent {
+            return;
+        }
+        match result {
+            Ok(()) => self.acked += 1,
+            Err(reason) => {
+                self.failed += 1;
+                self.first_error.get_or_insert(reason);
+            }
+        }
+    }
+
+    /// Messages handed out and not yet acknowledged or failed.
+    pub fn in_flight(&self) -> u32 {
+        self.sent - self.acked - self.failed
+    }
+
+    /// Whether nothing more will happen: all sent (or stopped) and every result in.
+    pub fn finished(&self) -> bool {
+        (self.sent == self.total || self.stopped.is_some()) && self.in_flight() == 0
+    }
+
+    /// Whether the run is still sending or waiting for results.
+    pub fn running(&self) -> bool {
+        !self.finished()
+    }
+
+    /// The message id of message `index` (1-based) of a run: the draft's id with `-index`
+    /// appended, so each message is distinct; no id when the draft sets none.
+    pub fn message_id(base: Option<&str>, index: u32) -> Option<String> {
+        base.map(|b| format!("{b}-{index}"))
     }
 }
 
@@ -894,14 +1221,21 @@ mod tests {
     use hubwire_iothub::message::ReceivedInfo;
 
     const GOOD: &str = "HostName=localhost;DeviceId=demo-device-1;SharedAccessKey=c2VjcmV0a2V5";
-    const ENDPOINT: &str = "ws://127.0.0.1:8090/$iothub/websocket";
+    const ENDPOINT: &str = "ws://127.0.0.1:8090/$iothub/websocket?iothub-no-client-cert=true";
     const HTTP_ENDPOINT: &str = "http://127.0.0.1:8090";
+
+    fn devhub() -> DevhubTarget {
+        DevhubTarget {
+            url: HubUrl::parse("http://127.0.0.1:8090").unwrap(),
+            host_name: "localhost".into(),
+        }
+    }
 
     fn connected() -> DeviceState {
         let mut state = DeviceState::default();
         state.apply(DeviceAction::Connect {
             connection_string: Secret::new(GOOD),
-            endpoint: Ok(ENDPOINT.into()),
+            devhub: Some(devhub()),
         });
         state
     }
@@ -911,7 +1245,7 @@ mod tests {
         state.apply(DeviceAction::SetProtocol(Protocol::Https));
         state.apply(DeviceAction::Connect {
             connection_string: Secret::new(GOOD),
-            endpoint: Ok(HTTP_ENDPOINT.into()),
+            devhub: Some(devhub()),
         });
         let generation = generation(&state);
         state.apply(DeviceAction::Client {
@@ -955,7 +1289,7 @@ mod tests {
         let state = connected();
         let session = state.session.clone().unwrap();
         assert_eq!(session.device_id, "demo-device-1");
-        assert_eq!(session.endpoint, ENDPOINT);
+        assert_eq!(session.endpoint.as_deref(), Some(ENDPOINT));
         assert_eq!(session.protocol, Protocol::MqttWs);
         assert_eq!(session.poll, None, "MQTT does not poll");
         assert_eq!(state.status, ConnectionStatus::Connecting);
@@ -970,7 +1304,7 @@ mod tests {
         let first = generation(&state);
         state.apply(DeviceAction::Connect {
             connection_string: Secret::new(GOOD),
-            endpoint: Ok(ENDPOINT.into()),
+            devhub: Some(devhub()),
         });
         assert!(generation(&state) > first);
     }
@@ -980,7 +1314,7 @@ mod tests {
         let mut state = connected();
         state.apply(DeviceAction::Connect {
             connection_string: Secret::new("HostName=localhost;DeviceId=d"),
-            endpoint: Ok(ENDPOINT.into()),
+            devhub: Some(devhub()),
         });
         assert!(state.session.is_none());
         match &state.status {
@@ -992,19 +1326,207 @@ mod tests {
     }
 
     #[test]
-    fn bad_endpoint_fails_without_a_session() {
+    fn an_identity_on_another_host_dials_that_hub_directly() {
         let mut state = DeviceState::default();
         state.apply(DeviceAction::Connect {
-            connection_string: Secret::new(GOOD),
-            endpoint: Err("the hub URL has no host".into()),
+            connection_string: Secret::new(
+                "HostName=myhub.azure-devices.net;DeviceId=d1;SharedAccessKey=c2VjcmV0a2V5",
+            ),
+            devhub: Some(devhub()),
         });
-        assert!(state.session.is_none());
+        let session = state.session.clone().unwrap();
+        assert_eq!(session.endpoint, None, "not the devhub's host: no override");
+        assert!(!session.via_devhub());
         assert_eq!(
-            state.status,
-            ConnectionStatus::Failed {
-                reason: "the hub URL has no host".into()
-            }
+            session.dial_url(),
+            "wss://myhub.azure-devices.net/$iothub/websocket"
         );
+        assert_eq!(
+            session.token_expires, None,
+            "a key is renewed, it has no fixed expiry"
+        );
+
+        // HTTPS goes to the host's HTTPS base; no devhub at all behaves the same.
+        state.apply(DeviceAction::SetProtocol(Protocol::Https));
+        state.apply(DeviceAction::Connect {
+            connection_string: Secret::new(
+                "HostName=myhub.azure-devices.net;DeviceId=d1;SharedAccessKey=c2VjcmV0a2V5",
+            ),
+            devhub: None,
+        });
+        let session = state.session.clone().unwrap();
+        assert_eq!(session.dial_url(), "https://myhub.azure-devices.net");
+    }
+
+    #[test]
+    fn an_identity_on_the_devhub_host_dials_the_hub_url() {
+        let mut state = DeviceState::default();
+        state.apply(DeviceAction::Connect {
+            connection_string: Secret::new(
+                "HostName=LOCALHOST;DeviceId=d1;SharedAccessKey=c2VjcmV0a2V5",
+            ),
+            devhub: Some(devhub()),
+        });
+        let session = state.session.clone().unwrap();
+        assert!(session.via_devhub(), "host names compare without case");
+        assert_eq!(session.dial_url(), ENDPOINT);
+    }
+
+    const TOKEN: &str = "SharedAccessSignature sr=myhub.azure-devices.net%2Fdevices%2Fd1&sig=gFSfLGMXDOvf906%2FiaX3KwzLLNFHgaFZyCbsGjxtd1Y%3D&se=1700000000";
+
+    #[test]
+    fn sas_source_builds_a_fixed_token_identity_with_its_expiry() {
+        let mut state = DeviceState::default();
+        state.apply(DeviceAction::SetSource(Source::Sas));
+        assert!(state.credentials(None).is_err(), "empty fields are refused");
+        state.apply(DeviceAction::EditSasHost(
+            " myhub.azure-devices.net ".into(),
+        ));
+        state.apply(DeviceAction::EditSasDevice("d1".into()));
+        state.apply(DeviceAction::EditSasToken(Secret::new("sig=abc")));
+        let err = state.credentials(None).unwrap_err();
+        assert!(err.contains("SharedAccessSignature"), "{err}");
+        state.apply(DeviceAction::EditSasToken(Secret::new(TOKEN)));
+        let credentials = state.credentials(None).unwrap();
+        assert_eq!(
+            credentials.expose(),
+            format!("HostName=myhub.azure-devices.net;DeviceId=d1;SharedAccessSignature={TOKEN}")
+        );
+        state.apply(DeviceAction::Connect {
+            connection_string: credentials,
+            devhub: Some(devhub()),
+        });
+        let session = state.session.clone().unwrap();
+        assert_eq!(session.token_expires, Some(1_700_000_000));
+        assert_eq!(session.device_id, "d1");
+        assert!(!session.via_devhub());
+        let debug = format!("{state:?} {session:?}");
+        assert!(
+            !debug.contains("gFSf"),
+            "the token stays out of Debug: {debug}"
+        );
+    }
+
+    #[test]
+    fn sas_fields_with_separators_are_refused() {
+        assert!(sas_connection_string("h;x", "d", TOKEN).is_err());
+        assert!(sas_connection_string("h", "", TOKEN).is_err());
+        assert!(sas_connection_string("", "d", TOKEN).is_err());
+    }
+
+    #[test]
+    fn credentials_follow_the_source() {
+        let mut state = DeviceState::default();
+        assert_eq!(
+            state.credentials(None).unwrap_err(),
+            "choose a demo device first"
+        );
+        assert_eq!(
+            state
+                .credentials(Some(&Secret::new(GOOD)))
+                .unwrap()
+                .expose(),
+            GOOD
+        );
+        state.apply(DeviceAction::SetSource(Source::Pasted));
+        assert!(state.credentials(Some(&Secret::new(GOOD))).is_err());
+        state.apply(DeviceAction::EditPasted(Secret::new(GOOD)));
+        assert_eq!(state.credentials(None).unwrap().expose(), GOOD);
+    }
+
+    #[test]
+    fn source_round_trips_through_its_form_value() {
+        for source in Source::ALL {
+            assert_eq!(Source::parse(source.as_str()), Some(source));
+        }
+        assert_eq!(Source::parse("x509"), None);
+    }
+
+    #[test]
+    fn burst_form_is_validated() {
+        let mut form = BurstForm::default();
+        assert_eq!(form.parse(), Ok((20, 10.0)));
+        form.count = "0".into();
+        assert!(form.parse().unwrap_err().starts_with("count"));
+        form.count = "5".into();
+        form.rate = "-1".into();
+        assert!(form.parse().unwrap_err().starts_with("rate"));
+        form.rate = "NaN".into();
+        assert!(form.parse().is_err());
+        form.rate = "0.5".into();
+        assert_eq!(form.parse(), Ok((5, 0.5)));
+    }
+
+    #[test]
+    fn burst_counts_sent_acked_and_failed_until_finished() {
+        let mut state = connected();
+        state.apply(DeviceAction::BurstStarted {
+            run: 7,
+            total: 3,
+            rate: 10.0,
+        });
+        for _ in 0..3 {
+            state.apply(DeviceAction::BurstSent { run: 7 });
+        }
+        // Reports of another run change nothing.
+        state.apply(DeviceAction::BurstSent { run: 6 });
+        state.apply(DeviceAction::BurstResult {
+            run: 7,
+            result: Ok(()),
+        });
+        let burst = state.burst.clone().unwrap();
+        assert_eq!((burst.sent, burst.acked, burst.in_flight()), (3, 1, 2));
+        assert!(burst.running());
+        state.apply(DeviceAction::BurstResult {
+            run: 7,
+            result: Err("timed out".into()),
+        });
+        state.apply(DeviceAction::BurstResult {
+            run: 7,
+            result: Ok(()),
+        });
+        // A surplus result is not counted.
+        state.apply(DeviceAction::BurstResult {
+            run: 7,
+            result: Ok(()),
+        });
+        let burst = state.burst.clone().unwrap();
+        assert_eq!((burst.acked, burst.failed), (2, 1));
+        assert_eq!(burst.first_error.as_deref(), Some("timed out"));
+        assert!(burst.finished());
+    }
+
+    #[test]
+    fn a_stopped_burst_finishes_when_its_sends_are_in() {
+        let mut state = connected();
+        state.apply(DeviceAction::BurstStarted {
+            run: 1,
+            total: 10,
+            rate: 1.0,
+        });
+        state.apply(DeviceAction::BurstSent { run: 1 });
+        state.apply(DeviceAction::BurstStopped {
+            run: 1,
+            reason: "stopped".into(),
+        });
+        assert!(
+            state.burst.as_ref().unwrap().running(),
+            "one still in flight"
+        );
+        state.apply(DeviceAction::BurstResult {
+            run: 1,
+            result: Ok(()),
+        });
+        let burst = state.burst.clone().unwrap();
+        assert!(burst.finished());
+        assert_eq!(burst.stopped.as_deref(), Some("stopped"));
+        assert_eq!((burst.sent, burst.acked), (1, 1));
+    }
+
+    #[test]
+    fn burst_message_ids_are_numbered() {
+        assert_eq!(Burst::message_id(Some("m"), 3).as_deref(), Some("m-3"));
+        assert_eq!(Burst::message_id(None, 3), None);
     }
 
     #[test]
@@ -1013,7 +1535,7 @@ mod tests {
         let old = generation(&state);
         state.apply(DeviceAction::Connect {
             connection_string: Secret::new(GOOD),
-            endpoint: Ok(ENDPOINT.into()),
+            devhub: Some(devhub()),
         });
         state.apply(DeviceAction::Client {
             generation: old,
@@ -1192,7 +1714,7 @@ mod tests {
         state.apply(DeviceAction::SetProtocol(Protocol::AmqpWs));
         state.apply(DeviceAction::Connect {
             connection_string: Secret::new(GOOD),
-            endpoint: Ok(ENDPOINT.into()),
+            devhub: Some(devhub()),
         });
         assert_eq!(state.session.as_ref().and_then(|s| s.poll), None);
         let generation = generation(&state);
@@ -1242,7 +1764,7 @@ mod tests {
             state.apply(DeviceAction::EditPollSecs(bad.into()));
             state.apply(DeviceAction::Connect {
                 connection_string: Secret::new(GOOD),
-                endpoint: Ok(HTTP_ENDPOINT.into()),
+                devhub: Some(devhub()),
             });
             assert!(state.session.is_none(), "{bad:?} must not connect");
             match &state.status {
@@ -1255,11 +1777,11 @@ mod tests {
         state.apply(DeviceAction::EditPollSecs(" 30 ".into()));
         state.apply(DeviceAction::Connect {
             connection_string: Secret::new(GOOD),
-            endpoint: Ok(HTTP_ENDPOINT.into()),
+            devhub: Some(devhub()),
         });
         let session = state.session.clone().unwrap();
         assert_eq!(session.protocol, Protocol::Https);
-        assert_eq!(session.endpoint, HTTP_ENDPOINT);
+        assert_eq!(session.endpoint.as_deref(), Some(HTTP_ENDPOINT));
         assert_eq!(session.poll, Some(PollChoice::Development { secs: 30 }));
     }
 
@@ -1271,7 +1793,7 @@ mod tests {
         state.apply(DeviceAction::SetPollProduction(true));
         state.apply(DeviceAction::Connect {
             connection_string: Secret::new(GOOD),
-            endpoint: Ok(HTTP_ENDPOINT.into()),
+            devhub: Some(devhub()),
         });
         assert_eq!(
             state.session.as_ref().and_then(|s| s.poll),

@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use yew::Reducible;
 
+use super::device::DevhubTarget;
 use super::hub_url::{HubUrl, HubUrlError};
 use crate::types::{DeviceInfo, HubInfo};
 
@@ -114,6 +115,32 @@ impl HubState {
             Load::Idle | Load::Loading => CloudSupport::Unknown,
             Load::Ready(info) if info.devhub => CloudSupport::Devhub,
             Load::Ready(_) | Load::Failed(_) => CloudSupport::Unavailable,
+        }
+    }
+
+    /// The devhub device sessions dial for identities on its host, when the hub is devhub.
+    pub fn devhub_target(&self) -> Option<DevhubTarget> {
+        match (&self.url, &self.info) {
+            (Some(url), Load::Ready(info)) if info.devhub => Some(DevhubTarget {
+                url: url.clone(),
+                host_name: info.host_name.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Why demo devices cannot be used, when the hub answered and is not devhub.
+    pub fn demo_note(&self) -> Option<String> {
+        let url = self.url.as_ref().map_or("(none)", HubUrl::as_str);
+        match &self.info {
+            Load::Ready(info) if !info.devhub => Some(format!(
+                "Demo devices need devhub; the hub at {url} is not devhub. Paste a connection string or a SAS token instead."
+            )),
+            Load::Failed(_) => Some(format!(
+                "Demo devices need devhub, and the hub at {url} does not answer. Paste a connection string or a SAS token instead."
+            )),
+            _ if self.url.is_none() => Some("Demo devices need devhub: set the hub URL.".into()),
+            _ => None,
         }
     }
 
@@ -321,5 +348,35 @@ mod tests {
             result: Ok(devhub()),
         });
         assert_eq!(state.info, Load::Loading);
+    }
+
+    #[test]
+    fn devhub_target_and_demo_note_follow_what_the_hub_says() {
+        let mut state = HubState::new("http://127.0.0.1:8090");
+        assert_eq!(state.devhub_target(), None, "not known yet");
+        assert_eq!(state.demo_note(), None);
+        let epoch = state.url_epoch;
+        state.apply(HubAction::InfoLoaded {
+            epoch,
+            result: Ok(devhub()),
+        });
+        let target = state.devhub_target().unwrap();
+        assert_eq!(target.host_name, "localhost");
+        assert_eq!(target.url.as_str(), "http://127.0.0.1:8090");
+        assert_eq!(state.demo_note(), None);
+        state.apply(HubAction::InfoLoaded {
+            epoch,
+            result: Ok(HubInfo {
+                devhub: false,
+                ..devhub()
+            }),
+        });
+        assert_eq!(state.devhub_target(), None);
+        assert!(state.demo_note().unwrap().contains("not devhub"));
+        state.apply(HubAction::InfoLoaded {
+            epoch,
+            result: Err("refused".into()),
+        });
+        assert!(state.demo_note().unwrap().contains("does not answer"));
     }
 }

@@ -7,6 +7,7 @@
 //! * [`draft`] / [`properties`]: the message composers both panes use.
 //! * [`gateway`]: the field gateway pane (N simulated devices over one AMQP connection).
 //! * [`metrics`]: per-message protocol measurements for the charts.
+//! * [`sessions`]: the device sessions on the page; [`settings`]: what is kept in storage.
 
 pub mod cloud;
 pub mod device;
@@ -16,3 +17,5 @@ pub mod hub;
 pub mod hub_url;
 pub mod metrics;
 pub mod properties;
+pub mod sessions;
+pub mod settings;
