@@ -6,13 +6,14 @@ use std::rc::Rc;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::components::{CloudPane, HubBar};
+use crate::components::{CloudPane, HubBar, MetricsPane};
+use crate::gateway::GatewayPanel;
 use crate::hooks::{use_event_feed, use_hub_loader};
+use crate::metrics::use_metrics;
 use crate::services::{devices, storage};
 use crate::session::DeviceSessions;
 use crate::state::cloud::{C2dOutcome, CloudAction, CloudState};
 use crate::state::hub::{CloudSupport, HubAction, HubState};
-use crate::state::metrics::Sample;
 use crate::state::settings;
 
 /// The page.
@@ -48,8 +49,8 @@ fn Dashboard() -> Html {
         .filter(|id| devices.iter().any(|d| &d.device_id == id))
         .or_else(|| devices.first().map(|d| d.device_id.clone()));
     let on_send_c2d = c2d_callback(&hub, &cloud, c2d_counter, c2d_device.clone());
-    // Metrics are not collected yet.
-    let on_sample = Callback::from(|_: Sample| ());
+    let metrics = use_metrics();
+    let on_sample = metrics.on_sample.clone();
 
     let hub_actions = hub.dispatcher();
     let cloud_actions = cloud.dispatcher();
@@ -92,6 +93,17 @@ fn Dashboard() -> Html {
                     on_send={on_send_c2d}
                 />
             </main>
+            <div class="panes wide">
+                <GatewayPanel
+                    hub_url={hub.url.clone()}
+                    devhub={devhub}
+                    on_samples={metrics.on_samples.clone()}
+                />
+                <MetricsPane
+                    state={Rc::new((*metrics.state).clone())}
+                    on_clear={metrics.on_clear.clone()}
+                />
+            </div>
         </>
     }
 }

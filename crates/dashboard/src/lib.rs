@@ -10,6 +10,9 @@
 //! * `connection` (wasm32): the provider component that owns one device client and its pump.
 //! * `session` (wasm32): the device sessions (tabs), one provider and pane per session, and
 //!   the settings kept in storage.
+//! * `gateway` (wasm32): the field gateway panel, which owns its reducer and the one AMQP
+//!   connection its simulated devices share; `metrics` (wasm32): the metrics hook, which
+//!   batches the measured messages for the charts.
 //! * `app` (wasm32): wiring.
 //!
 //! Only the modules that touch the network are limited to wasm32, so `cargo test` runs the
@@ -26,7 +29,11 @@ mod app;
 #[cfg(target_arch = "wasm32")]
 mod connection;
 #[cfg(target_arch = "wasm32")]
+mod gateway;
+#[cfg(target_arch = "wasm32")]
 mod hooks;
+#[cfg(target_arch = "wasm32")]
+mod metrics;
 #[cfg(target_arch = "wasm32")]
 mod services;
 #[cfg(target_arch = "wasm32")]

@@ -20,3 +20,18 @@ pub(crate) async fn send_c2d(
     let url = hub.api(&format!("/api/devices/{}/messages", segment(device_id)));
     request(Method::POST, &url, Some(message)).await
 }
+
+/// `POST /api/devices`: registers a device (devhub generates its key).
+pub(crate) async fn create(hub: &HubUrl, device_id: &str) -> Result<DeviceInfo, ServiceError> {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct NewDevice<'a> {
+        device_id: &'a str,
+    }
+    request(
+        Method::POST,
+        &hub.api("/api/devices"),
+        Some(&NewDevice { device_id }),
+    )
+    .await
+}

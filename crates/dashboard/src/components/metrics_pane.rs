@@ -1,0 +1,471 @@
+//! "See the protocols": hand-drawn SVG charts of the measured messages, per protocol, and a
+//! table of the aggregates. Each chart is an `img` for assistive technology, with a title and
+//! a description that states the numbers it plots.
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use crate::format;
+use crate::state::device::Protocol;
+use crate::state::metrics::{MetricsState, ProtocolAggregate, HISTORY_SECS, RATE_WINDOW_SECS};
+
+/// Properties of [`MetricsPane`].
+#[derive(Properties, PartialEq, Clone)]
+pub struct MetricsPaneProps {
+    /// The measurements.
+    pub state: Rc<MetricsState>,
+    /// Forget everything measured.
+    pub on_clear: Callback<()>,
+}
+
+/// Most points one protocol draws in the latency chart (the newest ones).
+const MAX_LATENCY_POINTS: usize = 400;
+
+// Chart geometry (viewBox units; the SVG scales to the card's width).
+const W: f64 = 600.0;
+const H: f64 = 220.0;
+const LEFT: f64 = 56.0;
+const RIGHT: f64 = 12.0;
+const TOP: f64 = 14.0;
+const BOTTOM: f64 = 36.0;
+
+/// A protocol's colour, the same in every chart and legend.
+fn colour(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::MqttWs => "#0a58c2",
+        Protocol::AmqpWs => "#c2410c",
+        Protocol::Https => "#7e22ce",
+    }
+}
+
+/// A protocol's short name for axes and legends.
+fn short_name(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::MqttWs => "MQTT",
+        Protocol::AmqpWs => "AMQP",
+        Protocol::Https => "HTTPS",
+    }
+}
+
+/// The smallest of 1, 2, 5 × 10ⁿ (n ≥ 0) that is at least `v`: a round axis maximum.
+fn nice_max(v: f64) -> f64 {
+    if !v.is_finite() || v <= 1.0 {
+        return 1.0;
+    }
+    let mut step = 1.0;
+    loop {
+        for m in [1.0, 2.0, 5.0] {
+            if m * step >= v {
+                return m * step;
+            }
+        }
+        step *= 10.0;
+    }
+}
+
+/// Maps `v` in 0..=max onto the plot's y (top = max).
+fn y_of(v: f64, max: f64) -> f64 {
+    let h = H - TOP - BOTTOM;
+    H - BOTTOM - (v / max).clamp(0.0, 1.0) * h
+}
+
+/// Maps seconds ago (HISTORY_SECS … 0) onto the plot's x (right = now).
+fn x_of_ago(ago: f64) -> f64 {
+    let w = W - LEFT - RIGHT;
+    LEFT + (1.0 - (ago / HISTORY_SECS as f64).clamp(0.0, 1.0)) * w
+}
+
+/// `points` attribute of a polyline through `(seconds ago, value)`.
+fn polyline_points(series: &[(f64, f64)], max: f64) -> String {
+    series
+        .iter()
+        .map(|(ago, v)| format!("{:.1},{:.1}", x_of_ago(*ago), y_of(*v, max)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn fmt_num(v: f64) -> String {
+    if v >= 100.0 || v == v.trunc() {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Y axis with three gridlines (0, half, max) and a rotated label.
+fn y_axis(max: f64, unit: &str) -> Html {
+    html! {
+        <g class="axis">
+            { for [0.0, 0.5, 1.0].iter().map(|f| {
+                let y = y_of(max * f, max);
+                html! {
+                    <g>
+                        <line class="grid" x1={LEFT.to_string()} x2={(W - RIGHT).to_string()}
+                            y1={format!("{y:.1}")} y2={format!("{y:.1}")} />
+                        <text x={(LEFT - 6.0).to_string()} y={format!("{:.1}", y + 4.0)} text-anchor="end">
+                            { fmt_num(max * f) }
+                        </text>
+                    </g>
+                }
+            }) }
+            <text class="axis-label" transform={format!("translate(14 {:.1}) rotate(-90)", (TOP + H - BOTTOM) / 2.0)}
+                text-anchor="middle">{ unit.to_owned() }</text>
+        </g>
+    }
+}
+
+/// Time axis: 60 s ago … now.
+fn time_axis() -> Html {
+    let y = H - BOTTOM;
+    html! {
+        <g class="axis">
+            <line class="baseline" x1={LEFT.to_string()} x2={(W - RIGHT).to_string()}
+                y1={y.to_string()} y2={y.to_string()} />
+            { for [HISTORY_SECS as f64, HISTORY_SECS as f64 / 2.0, 0.0].iter().map(|ago| html! {
+                <text x={format!("{:.1}", x_of_ago(*ago))} y={(y + 16.0).to_string()}
+                    text-anchor={if *ago == 0.0 { "end" } else if *ago == HISTORY_SECS as f64 { "start" } else { "middle" }}>
+                    { if *ago == 0.0 { "now".to_owned() } else { format!("−{ago:.0} s") } }
+                </text>
+            }) }
+            <text class="axis-label" x={((LEFT + W - RIGHT) / 2.0).to_string()} y={(H - 4.0).to_string()}
+                text-anchor="middle">{ "time (seconds ago)" }</text>
+        </g>
+    }
+}
+
+fn legend(protocols: &[Protocol]) -> Html {
+    html! {
+        <ul class="legend" aria-hidden="true">
+            { for protocols.iter().map(|p| html! {
+                <li><span class="swatch" style={format!("background:{}", colour(*p))}></span>{ short_name(*p) }</li>
+            }) }
+        </ul>
+    }
+}
+
+/// The charts and the table.
+#[component]
+pub fn MetricsPane(props: &MetricsPaneProps) -> Html {
+    let state = &props.state;
+    let aggregates = state.aggregates();
+    let protocols: Vec<Protocol> = aggregates.iter().map(|a| a.protocol).collect();
+    html! {
+        <section class="pane metrics-pane" aria-labelledby="metrics-title">
+            <h2 id="metrics-title" class="pane-title">
+                { "Protocols compared" }
+                <span class="pane-sub">{ "every acknowledged device-to-cloud message, per protocol" }</span>
+            </h2>
+            <section class="card" aria-labelledby="metrics-table-title">
+                <div class="card-head">
+                    <h3 id="metrics-table-title">{ "Per protocol" }</h3>
+                    <button type="button" class="secondary small" disabled={state.is_empty()}
+                        onclick={props.on_clear.reform(|_: MouseEvent| ())}>{ "Clear" }</button>
+                </div>
+                if aggregates.is_empty() {
+                    <p class="muted">{ "Send messages from a device or the field gateway to see them here." }</p>
+                } else {
+                    <AggregateTable aggregates={Rc::new(aggregates.clone())} />
+                }
+            </section>
+            <div class="charts">
+                <BytesChart aggregates={Rc::new(aggregates.clone())} />
+                <LatencyChart state={state.clone()} protocols={Rc::new(protocols.clone())} />
+                <RateChart state={state.clone()} protocols={Rc::new(protocols)} />
+            </div>
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct AggregatesProps {
+    aggregates: Rc<Vec<ProtocolAggregate>>,
+}
+
+fn opt_ms(v: Option<f64>) -> String {
+    v.map(format::latency).unwrap_or_else(|| "–".to_owned())
+}
+
+fn opt_bytes(v: Option<f64>) -> String {
+    v.map(|b| format!("{b:.0} B"))
+        .unwrap_or_else(|| "–".to_owned())
+}
+
+#[component]
+fn AggregateTable(props: &AggregatesProps) -> Html {
+    html! {
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Aggregates per protocol">
+            <table class="metrics-table" id="metrics-table">
+                <thead>
+                    <tr>
+                        <th scope="col">{ "Protocol" }</th>
+                        <th scope="col" class="num">{ "Messages" }</th>
+                        <th scope="col" class="num">{ "Body (mean)" }</th>
+                        <th scope="col" class="num">{ "Wire (mean)" }</th>
+                        <th scope="col" class="num" title="(wire − body) / wire">{ "Overhead" }</th>
+                        <th scope="col" class="num">{ "Latency p50" }</th>
+                        <th scope="col" class="num">{ "p99" }</th>
+                        <th scope="col" class="num" title={format!("over the last {RATE_WINDOW_SECS} complete seconds")}>{ "Msgs/s" }</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    { for props.aggregates.iter().map(|a| html! {
+                        <tr key={a.protocol.as_str()} data-protocol={a.protocol.as_str()}>
+                            <th scope="row">
+                                <span class="swatch" aria-hidden="true" style={format!("background:{}", colour(a.protocol))}></span>
+                                { short_name(a.protocol) }
+                            </th>
+                            <td class="num" data-col="count">{ a.count }</td>
+                            <td class="num">{ format!("{:.0} B", a.mean_body_bytes) }</td>
+                            <td class="num">{ opt_bytes(a.mean_wire_bytes) }</td>
+                            <td class="num">{ a.overhead_pct.map(|p| format!("{p:.0} %")).unwrap_or_else(|| "–".to_owned()) }</td>
+                            <td class="num">{ opt_ms(a.latency_p50_ms) }</td>
+                            <td class="num">{ opt_ms(a.latency_p99_ms) }</td>
+                            <td class="num">{ format!("{:.1}", a.rate_per_sec) }</td>
+                        </tr>
+                    }) }
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// Chart 1: mean body bytes beside mean bytes on the wire, per protocol.
+#[component]
+fn BytesChart(props: &AggregatesProps) -> Html {
+    let aggs = &props.aggregates;
+    let max = nice_max(
+        aggs.iter()
+            .map(|a| a.mean_wire_bytes.unwrap_or(0.0).max(a.mean_body_bytes))
+            .fold(0.0, f64::max),
+    );
+    let summary = if aggs.is_empty() {
+        "No messages yet.".to_owned()
+    } else {
+        aggs.iter()
+            .map(|a| match (a.mean_wire_bytes, a.overhead_pct) {
+                (Some(w), Some(o)) => format!(
+                    "{}: {:.0} body bytes, {w:.0} bytes on the wire ({o:.0} % overhead)",
+                    short_name(a.protocol),
+                    a.mean_body_bytes
+                ),
+                _ => format!(
+                    "{}: {:.0} body bytes, wire size not reported",
+                    short_name(a.protocol),
+                    a.mean_body_bytes
+                ),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let slot_w = (W - LEFT - RIGHT) / aggs.len().max(1) as f64;
+    let bar_w = (slot_w * 0.3).min(60.0);
+    let bars = aggs.iter().enumerate().map(|(i, a)| {
+        let cx = LEFT + slot_w * (i as f64 + 0.5);
+        let c = colour(a.protocol);
+        let bar = |x: f64, v: f64, class: &'static str, label: String| {
+            let y = y_of(v, max);
+            html! {
+                <g class={class}>
+                    <rect x={format!("{x:.1}")} y={format!("{y:.1}")} width={format!("{bar_w:.1}")}
+                        height={format!("{:.1}", (H - BOTTOM - y).max(0.0))} fill={c} />
+                    <text class="bar-label" x={format!("{:.1}", x + bar_w / 2.0)} y={format!("{:.1}", y - 4.0)}
+                        text-anchor="middle">{ label }</text>
+                </g>
+            }
+        };
+        html! {
+            <g class="bar-group" data-protocol={a.protocol.as_str()}>
+                { bar(cx - bar_w - 2.0, a.mean_body_bytes, "bar body", format!("{:.0}", a.mean_body_bytes)) }
+                { match a.mean_wire_bytes {
+                    Some(w) => bar(cx + 2.0, w, "bar wire", format!("{w:.0}")),
+                    None => html! {
+                        <text class="bar-label" x={format!("{:.1}", cx + 2.0 + bar_w / 2.0)} y={format!("{:.1}", H - BOTTOM - 4.0)}
+                            text-anchor="middle">{ "n/a" }</text>
+                    },
+                } }
+                <text x={format!("{cx:.1}")} y={(H - BOTTOM + 16.0).to_string()} text-anchor="middle">
+                    { short_name(a.protocol) }
+                </text>
+            </g>
+        }
+    });
+    html! {
+        <figure class="card chart">
+            <figcaption><h3>{ "Bytes per message: body vs on the wire" }</h3></figcaption>
+            <svg viewBox={format!("0 0 {W} {H}")} width="100%" role="img"
+                aria-labelledby="chart-bytes-title chart-bytes-desc" preserveAspectRatio="xMidYMid meet">
+                <title id="chart-bytes-title">{ "Mean bytes per message, body and on the wire, per protocol" }</title>
+                <desc id="chart-bytes-desc">{ summary }</desc>
+                { y_axis(max, "bytes") }
+                <line class="baseline" x1={LEFT.to_string()} x2={(W - RIGHT).to_string()}
+                    y1={(H - BOTTOM).to_string()} y2={(H - BOTTOM).to_string()} />
+                { for bars }
+            </svg>
+            <ul class="legend" aria-hidden="true">
+                <li><span class="swatch body-swatch"></span>{ "body (lighter bar, left)" }</li>
+                <li><span class="swatch wire-swatch"></span>{ "on the wire (solid bar, right)" }</li>
+            </ul>
+        </figure>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct SeriesProps {
+    state: Rc<MetricsState>,
+    protocols: Rc<Vec<Protocol>>,
+}
+
+/// Chart 2: send→ack latency of each message over the last minute.
+#[component]
+fn LatencyChart(props: &SeriesProps) -> Html {
+    let series: Vec<(Protocol, Vec<(f64, f64)>)> = props
+        .protocols
+        .iter()
+        .map(|p| {
+            let s = props.state.latency_series(*p);
+            let skip = s.len().saturating_sub(MAX_LATENCY_POINTS);
+            (*p, s.into_iter().skip(skip).collect())
+        })
+        .collect();
+    let max = nice_max(
+        series
+            .iter()
+            .flat_map(|(_, s)| s.iter().map(|(_, v)| *v))
+            .fold(0.0, f64::max),
+    );
+    let summary = {
+        let parts: Vec<String> = props
+            .protocols
+            .iter()
+            .map(|p| {
+                let a = props.state.aggregate(*p);
+                format!(
+                    "{}: median {}, 99th percentile {}",
+                    short_name(*p),
+                    opt_ms(a.latency_p50_ms),
+                    opt_ms(a.latency_p99_ms)
+                )
+            })
+            .collect();
+        if parts.is_empty() {
+            "No messages yet.".to_owned()
+        } else {
+            parts.join("; ")
+        }
+    };
+    html! {
+        <figure class="card chart">
+            <figcaption><h3>{ "Send → acknowledgement latency" }</h3></figcaption>
+            <svg viewBox={format!("0 0 {W} {H}")} width="100%" role="img"
+                aria-labelledby="chart-latency-title chart-latency-desc" preserveAspectRatio="xMidYMid meet">
+                <title id="chart-latency-title">{ "Latency of each message over the last minute, per protocol" }</title>
+                <desc id="chart-latency-desc">{ summary }</desc>
+                { y_axis(max, "ms") }
+                { time_axis() }
+                { for series.iter().map(|(p, s)| html! {
+                    <g class="points" data-protocol={p.as_str()} fill={colour(*p)}>
+                        { for s.iter().map(|(ago, v)| html! {
+                            <circle cx={format!("{:.1}", x_of_ago(*ago))} cy={format!("{:.1}", y_of(*v, max))} r="2.5" />
+                        }) }
+                    </g>
+                }) }
+            </svg>
+            { legend(&props.protocols) }
+        </figure>
+    }
+}
+
+/// Chart 3: messages per second over the last minute.
+#[component]
+fn RateChart(props: &SeriesProps) -> Html {
+    let series: Vec<(Protocol, Vec<(f64, f64)>)> = props
+        .protocols
+        .iter()
+        .map(|p| {
+            let s = props
+                .state
+                .rate_series(*p)
+                .into_iter()
+                .map(|(ago, n)| (ago as f64, f64::from(n)))
+                .collect();
+            (*p, s)
+        })
+        .collect();
+    let max = nice_max(
+        series
+            .iter()
+            .flat_map(|(_, s)| s.iter().map(|(_, v)| *v))
+            .fold(0.0, f64::max),
+    );
+    let summary = {
+        let parts: Vec<String> = props
+            .protocols
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}: {:.1} messages per second over the last {RATE_WINDOW_SECS} seconds",
+                    short_name(*p),
+                    props.state.rate_per_sec(*p)
+                )
+            })
+            .collect();
+        if parts.is_empty() {
+            "No messages yet.".to_owned()
+        } else {
+            parts.join("; ")
+        }
+    };
+    html! {
+        <figure class="card chart">
+            <figcaption><h3>{ "Messages per second" }</h3></figcaption>
+            <svg viewBox={format!("0 0 {W} {H}")} width="100%" role="img"
+                aria-labelledby="chart-rate-title chart-rate-desc" preserveAspectRatio="xMidYMid meet">
+                <title id="chart-rate-title">{ "Acknowledged messages per second over the last minute, per protocol" }</title>
+                <desc id="chart-rate-desc">{ summary }</desc>
+                { y_axis(max, "msgs/s") }
+                { time_axis() }
+                { for series.iter().filter(|(_, s)| !s.is_empty()).map(|(p, s)| html! {
+                    <polyline class="rate-line" data-protocol={p.as_str()} fill="none" stroke={colour(*p)}
+                        stroke-width="2" stroke-linejoin="round" points={polyline_points(s, max)} />
+                }) }
+            </svg>
+            { legend(&props.protocols) }
+        </figure>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_max_rounds_up_to_1_2_5() {
+        assert_eq!(nice_max(0.0), 1.0);
+        assert_eq!(nice_max(f64::NAN), 1.0);
+        assert_eq!(nice_max(1.5), 2.0);
+        assert_eq!(nice_max(2.0), 2.0);
+        assert_eq!(nice_max(3.0), 5.0);
+        assert_eq!(nice_max(7.0), 10.0);
+        assert_eq!(nice_max(180.0), 200.0);
+        assert_eq!(nice_max(501.0), 1000.0);
+    }
+
+    #[test]
+    fn polyline_maps_time_and_value_into_the_plot() {
+        // 60 s ago at the left edge, now at the right; 0 on the baseline, max at the top.
+        let p = polyline_points(&[(60.0, 0.0), (0.0, 10.0), (30.0, 5.0)], 10.0);
+        assert_eq!(p, "56.0,184.0 588.0,14.0 322.0,99.0");
+        // Out-of-range values are clamped to the plot.
+        assert_eq!(polyline_points(&[(90.0, 20.0)], 10.0), "56.0,14.0");
+    }
+
+    #[test]
+    fn colours_differ_per_protocol() {
+        let c: Vec<_> = Protocol::AVAILABLE.iter().map(|p| colour(*p)).collect();
+        assert!(c
+            .iter()
+            .enumerate()
+            .all(|(i, a)| c.iter().skip(i + 1).all(|b| a != b)));
+    }
+}
