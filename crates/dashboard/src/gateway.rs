@@ -210,7 +210,9 @@ async fn run(
     slot: Rc<RefCell<Option<FieldGateway>>>,
 ) {
     let result = run_inner(&plan, &reports, &stop, &slot).await;
-    if let Some(gateway) = slot.borrow_mut().take() {
+    // Take it out first: the borrow must not live across the await (the teardown borrows too).
+    let gateway = slot.borrow_mut().take();
+    if let Some(gateway) = gateway {
         gateway.close().await;
     }
     reports.finish(result);
@@ -304,7 +306,8 @@ async fn run_inner(
     let drain = TimeoutFuture::new(DRAIN_LIMIT_MS);
     if let Either::Right(_) = select(&mut sends, drain).await {
         // Closing fails the sends still waiting (reported as failed), which ends the loops.
-        if let Some(gateway) = slot.borrow_mut().take() {
+        let gateway = slot.borrow_mut().take();
+        if let Some(gateway) = gateway {
             gateway.close().await;
         }
         let cut_off = TimeoutFuture::new(CLOSE_LIMIT_MS);

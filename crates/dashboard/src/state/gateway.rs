@@ -1071,8 +1071,10 @@ mod tests {
 
     #[test]
     fn a_refused_start_keeps_the_form_and_says_why() {
-        let mut form = GatewayForm::default();
-        form.rate = "fast".into();
+        let form = GatewayForm {
+            rate: "fast".into(),
+            ..GatewayForm::default()
+        };
         let s = started(form, &devhub());
         assert_eq!(s.run, None);
         assert_eq!(s.form_error, Some(FormError::Rate("fast".into())));
