@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dashboardUrl, hubHttp, launch, openPage } from './browser.mjs';
+import { api, connectDemo, panel, sendD2c, statusOf } from './helpers.mjs';
 
 const shots = fileURLToPath(new URL('../../artifacts/screenshots/', import.meta.url));
 mkdirSync(shots, { recursive: true });
@@ -123,17 +124,36 @@ describe('field gateway mode', { timeout: 180_000 }, () => {
     await pane.screenshot({ path: `${shots}gateway-20-devices.png` });
   });
 
-  test('the charts plot the gateway messages as AMQP', async () => {
+  test('device sessions over MQTT, AMQP and HTTPS join the comparison', async () => {
+    // A device of its own, so no other test's session is disturbed.
+    const deviceId = `${PREFIX}session`;
+    assert.equal((await api('POST', '/api/devices', { deviceId })).status, 201);
+    for (const protocol of ['mqtt-ws', 'amqp-ws', 'https']) {
+      await connectDemo(page, 1, deviceId, protocol, protocol === 'https' ? { pollSecs: 5 } : {});
+      await sendD2c(page, 1, { body: `{"via":"${protocol}"}`, messageId: `${deviceId}-${protocol}` });
+      await panel(page, 1).getByRole('button', { name: 'Disconnect' }).click();
+      await statusOf(page, 1).filter({ hasNotText: 'Connected as' }).waitFor({ timeout: 10_000 });
+    }
+    for (const protocol of ['mqtt-ws', 'https']) {
+      await page
+        .locator(`#metrics-table tr[data-protocol="${protocol}"] [data-col=count]`)
+        .filter({ hasText: /^1$/ })
+        .waitFor({ timeout: 10_000 });
+    }
+  });
+
+  test('the charts plot every protocol, the gateway as AMQP', async () => {
     const row = page.locator('#metrics-table tr[data-protocol="amqp-ws"]');
     await row.waitFor({ timeout: 10_000 });
     // Samples reach the charts in batches; wait for all of them.
     await page.waitForFunction(
       (n) => Number(document.querySelector('#metrics-table tr[data-protocol="amqp-ws"] [data-col=count]')?.textContent) >= n,
-      DEVICES * PER_DEVICE,
+      DEVICES * PER_DEVICE + 1,
       { timeout: 10_000 },
     );
     const cells = await row.locator('td').allTextContents();
-    assert.equal(Number(cells[0]), DEVICES * PER_DEVICE);
+    // The gateway's messages plus the AMQP session's one.
+    assert.equal(Number(cells[0]), DEVICES * PER_DEVICE + 1);
     // Body and wire sizes are measured, the wire is larger than the body.
     const body = parseFloat(cells[1]);
     const wire = parseFloat(cells[2]);
@@ -142,21 +162,31 @@ describe('field gateway mode', { timeout: 180_000 }, () => {
     assert.match(cells[4], /ms$/);
 
     const pane = page.locator('.metrics-pane');
-    // Bars (body and wire), latency points and a rate line for AMQP.
-    assert.equal(await pane.locator('g.bar-group[data-protocol="amqp-ws"] rect').count(), 2);
-    const points = await pane.locator('g.points[data-protocol="amqp-ws"] circle').count();
-    assert.equal(points, DEVICES * PER_DEVICE);
+    // Per protocol: bars (body and wire), latency points and a rate line, in one order.
+    assert.deepEqual(
+      await pane.locator('#metrics-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.protocol)),
+      ['mqtt-ws', 'amqp-ws', 'https'],
+    );
+    for (const protocol of ['mqtt-ws', 'amqp-ws', 'https']) {
+      assert.equal(await pane.locator(`g.bar-group[data-protocol="${protocol}"] rect`).count(), 2, protocol);
+    }
+    assert.equal(await pane.locator('g.points[data-protocol="amqp-ws"] circle').count(), DEVICES * PER_DEVICE + 1);
+    assert.equal(await pane.locator('g.points[data-protocol="mqtt-ws"] circle').count(), 1);
+    assert.equal(await pane.locator('g.points[data-protocol="https"] circle').count(), 1);
     await page.waitForFunction(
-      () => {
-        const line = document.querySelector('polyline.rate-line[data-protocol="amqp-ws"]');
-        return line && line.getAttribute('points').split(' ').length >= 2;
-      },
+      () =>
+        ['mqtt-ws', 'amqp-ws', 'https'].every((p) => {
+          const line = document.querySelector(`polyline.rate-line[data-protocol="${p}"]`);
+          return line && line.getAttribute('points').split(' ').length >= 2;
+        }),
       null,
       { timeout: 10_000 },
     );
     // Screen readers get the numbers.
     const desc = await pane.locator('#chart-bytes-desc').textContent();
+    assert.match(desc, /MQTT: \d+ body bytes, \d+ bytes on the wire/);
     assert.match(desc, /AMQP: \d+ body bytes, \d+ bytes on the wire/);
+    assert.match(desc, /HTTPS: \d+ body bytes/);
     assert.equal(await pane.locator('svg[role="img"]').count(), 3);
 
     await pane.scrollIntoViewIfNeeded();
