@@ -815,6 +815,18 @@ impl Run {
                 }
             }
             GatewayEvent::Finished(result) => {
+                // Whatever had not come up by now never will in this run.
+                let unfinished =
+                    |s: &LinkStatus| matches!(s, LinkStatus::Waiting | LinkStatus::Connecting);
+                if unfinished(&self.connection) {
+                    self.connection = match &result {
+                        Ok(()) => LinkStatus::Disconnected,
+                        Err(reason) => LinkStatus::Failed(reason.clone()),
+                    };
+                }
+                for d in self.devices.iter_mut().filter(|d| unfinished(&d.status)) {
+                    d.status = LinkStatus::Disconnected;
+                }
                 self.phase = match result {
                     Ok(()) => RunPhase::Finished,
                     Err(reason) => RunPhase::Failed(reason),
@@ -1213,6 +1225,32 @@ mod tests {
             s.run.as_ref().unwrap().phase,
             RunPhase::Failed("refused".into())
         );
+    }
+
+    #[test]
+    fn a_failed_connect_leaves_nothing_connecting() {
+        let mut s = started(GatewayForm::default(), &devhub());
+        let g = s.active_run().unwrap().0;
+        events(
+            &mut s,
+            g,
+            vec![
+                GatewayEvent::Prepared,
+                GatewayEvent::Device {
+                    index: 1,
+                    status: LinkStatus::Failed("401".into()),
+                },
+                GatewayEvent::Finished(Err("connect: refused".into())),
+            ],
+        );
+        let run = s.run.as_ref().unwrap();
+        assert_eq!(
+            run.connection,
+            LinkStatus::Failed("connect: refused".into())
+        );
+        assert_eq!(run.devices[0].status, LinkStatus::Disconnected);
+        assert_eq!(run.devices[1].status, LinkStatus::Failed("401".into()));
+        assert_eq!(run.totals().failed_devices, 1);
     }
 
     #[test]
