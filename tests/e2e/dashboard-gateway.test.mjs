@@ -122,6 +122,7 @@ describe('field gateway mode', { timeout: 180_000 }, () => {
 
     await pane.scrollIntoViewIfNeeded();
     await pane.screenshot({ path: `${shots}gateway-20-devices.png` });
+    await page.screenshot({ path: `${shots}gateway-page-1280.png`, fullPage: true });
   });
 
   test('device sessions over MQTT, AMQP and HTTPS join the comparison', async () => {
@@ -222,6 +223,37 @@ describe('field gateway mode', { timeout: 180_000 }, () => {
     }
     // Start is offered again.
     assert.equal(await pane.getByRole('button', { name: 'Start' }).isEnabled(), true);
+    assert.deepEqual(problems, []);
+  });
+
+  test('pasted connection strings: errors name the line, a valid list runs', async () => {
+    const pane = page.locator('.gateway-pane');
+    await pane.getByLabel('Paste connection strings').check();
+    const listed = await (await fetch(`${hubHttp}/api/devices`)).json();
+    const mine = listed.filter((d) => ids.slice(0, 3).includes(d.deviceId));
+    assert.equal(mine.length, 3);
+    const lines = mine.map((d) => d.connectionString);
+
+    await page.fill('#gw-pasted', `# three gateway devices\n${lines[0]}\nHostName=x;DeviceId=y`);
+    await pane.getByRole('button', { name: 'Start' }).click();
+    assert.match(await pane.getByRole('alert').textContent(), /^line 3: /);
+    await page.fill('#gw-pasted', `${lines[0]}\n${lines[0]}`);
+    await pane.getByRole('button', { name: 'Start' }).click();
+    assert.match(await pane.getByRole('alert').textContent(), /line 2: device \S+ is already on line 1/);
+
+    await page.fill('#gw-pasted', lines.join('\n'));
+    await page.fill('#gw-messages', '2');
+    await pane.getByRole('button', { name: 'Start' }).click();
+    await page.waitForFunction(() => document.querySelector('#gw-total-acked')?.textContent.trim() === '6', null, {
+      timeout: 30_000,
+    });
+    assert.equal(await pane.getByRole('alert').count(), 0);
+    assert.equal(await page.locator('table.gw-devices tbody tr').count(), 3);
+    for (const d of mine) assert.equal((await eventsOf(d.deviceId)).length, PER_DEVICE + 2, d.deviceId);
+    await pane.getByRole('button', { name: 'Stop' }).click();
+    await page.waitForFunction(() => document.querySelector('#gw-phase')?.textContent.trim() === 'stopped', null, {
+      timeout: 20_000,
+    });
     assert.deepEqual(problems, []);
   });
 });
