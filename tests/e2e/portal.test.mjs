@@ -19,18 +19,22 @@ const ids = { mqtt: `${base}-mqtt`, amqp: `${base}-amqp`, http: `${base}-https` 
 const shots = fileURLToPath(new URL('../../artifacts/screenshots/', import.meta.url));
 mkdirSync(shots, { recursive: true });
 
+/** A service API call; resolves with the status and the body (JSON when there is one). */
 async function api(method, path, body) {
-  return fetch(`${hubHttp}${path}`, {
+  const res = await fetch(`${hubHttp}${path}`, {
     method,
     headers: body ? { 'content-type': 'application/json' } : {},
     body: body ? JSON.stringify(body) : undefined,
   });
+  // Reading the body frees the connection; an unread one keeps node alive for a minute or more.
+  const text = await res.text();
+  return { ok: res.ok, status: res.status, body: text ? JSON.parse(text) : null };
 }
 
 async function json(method, path, body) {
   const res = await api(method, path, body);
   assert.ok(res.ok, `${method} ${path}: HTTP ${res.status}`);
-  return res.json();
+  return res.body;
 }
 
 /** Polls `fn` until it returns a truthy value. */
@@ -117,15 +121,19 @@ describe('example portal page embeds a device', { timeout: 120_000 }, () => {
 
   test('the package is served as a user gets it', async () => {
     const pkg = await (await fetch(new URL('pkg/package.json', portalUrl))).json();
+    assert.ok(Array.isArray(pkg.files) && pkg.files.length > 0, 'package.json lists its files');
     assert.equal(pkg.name, 'hubwire');
     assert.equal(pkg.type, 'module');
     assert.equal(pkg.types, 'hubwire_web.d.ts');
     for (const file of pkg.files) {
       const res = await fetch(new URL(`pkg/${file}`, portalUrl));
       assert.equal(res.status, 200, `${file} is served`);
+      assert.ok((await res.arrayBuffer()).byteLength > 0, `${file} is not empty`);
     }
     const wasm = await fetch(new URL('pkg/hubwire_web_bg.wasm', portalUrl));
     assert.equal(wasm.headers.get('content-type'), 'application/wasm', 'streaming compilation needs application/wasm');
+    const bytes = new Uint8Array(await wasm.arrayBuffer());
+    assert.deepEqual([...bytes.subarray(0, 4)], [0, 0x61, 0x73, 0x6d], 'a WebAssembly module');
   });
 
   test('MQTT: prefilled from devhub, send, receive (completed on arrival)', async () => {
