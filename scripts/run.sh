@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the dashboard and starts devhub, the local IoT Hub emulator, serving it with demo
-# devices. Runs until Ctrl-C.
+# Builds the dashboard and the embeddable JavaScript package, and starts devhub, the local IoT
+# Hub emulator, serving both (the dashboard at /, the example portal page at /portal/ with the
+# package at /portal/pkg/) with demo devices. Runs until Ctrl-C.
 #
 # Usage: scripts/run.sh [DEVHUB OPTION...]
 #   Options are passed to devhub, e.g. `--listen 0.0.0.0:8080`, `--demo-devices 5`, `--tls`.
@@ -14,7 +15,7 @@ source "$ROOT/scripts/lib.sh"
 
 case "${1:-}" in
     -h | --help)
-        sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
 esac
@@ -23,12 +24,24 @@ esac
 use_repo_tools
 
 DEVHUB_ARGS=()
+DASHBOARD=0
 if dashboard_has_entry_point; then
     note "building the dashboard: trunk build --release"
     trunk build --release
     DEVHUB_ARGS+=(--dist "$ROOT/dist")
+    DASHBOARD=1
 else
     warn "crates/dashboard has no binary target yet: starting devhub without the dashboard"
+fi
+
+# The `hubwire` package (target/pkg/full/) for the example portal page in www/portal/.
+PORTAL=0
+note "building the JavaScript package: scripts/build-pkg.sh --variant full"
+if "$ROOT/scripts/build-pkg.sh" --variant full --quiet && "$ROOT/scripts/package-pkg.sh" --variant full; then
+    PORTAL=1
+    DEVHUB_ARGS+=(--static "/portal=$ROOT/www/portal" --static "/portal/pkg=$ROOT/target/pkg/full")
+else
+    warn "the JavaScript package did not build: starting devhub without the portal example"
 fi
 
 banner() {
@@ -36,8 +49,12 @@ banner() {
     echo
     echo "================================================================"
     echo "  devhub is running"
-    if [[ ${#DEVHUB_ARGS[@]} -gt 0 ]]; then
+    if [[ $DASHBOARD -eq 1 ]]; then
         echo "  Dashboard:     http://$http/"
+    fi
+    if [[ $PORTAL -eq 1 ]]; then
+        echo "  Portal:        http://$http/portal/?device=demo-device-1  (example page embedding a device)"
+        echo "  JS package:    http://$http/portal/pkg/  (files in target/pkg/full/)"
     fi
     echo "  Service API:   http://$http/api/devices"
     echo "  Devices (WS):  ws://$http/\$iothub/websocket"

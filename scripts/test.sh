@@ -7,7 +7,9 @@
 #   browser    wasm tests of hubwire-web (and the dashboard) in headless Chromium, against a
 #              devhub, a Mosquitto WebSocket broker and a rhea AMQP peer started here
 #   interop    the official Azure IoT Node device SDK against devhub over TLS (node --test)
-#   e2e        Playwright tests of the served dashboard (tests/e2e/*.test.mjs)
+#   e2e        Playwright tests of the served dashboard and of the example portal page
+#              (tests/e2e/*.test.mjs); first builds the JavaScript package (scripts/build-pkg.sh
+#              --variant full, scripts/package-pkg.sh) and type-checks tests/types/ against it
 # With no SUITE, all of them run. Logs go to artifacts/test-logs/. Exits non-zero when any
 # suite fails; everything started here is stopped on exit.
 set -euo pipefail
@@ -22,7 +24,7 @@ SUITES=()
 for arg in "$@"; do
     case "$arg" in
         -h | --help)
-            sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         native | dashboard | browser | interop | e2e) SUITES+=("$arg") ;;
@@ -164,6 +166,30 @@ if selected dashboard || selected e2e; then
     fi
 fi
 
+# --- JavaScript package (for the portal example in the e2e suite) ------------------------------
+# target/pkg/full/ as a user gets it (wasm-bindgen output, package.json, README), then a strict
+# TypeScript check of a typed example against its .d.ts. devhub serves it at /portal/pkg/.
+PKG_OK=0
+if selected e2e; then
+    note "package: scripts/build-pkg.sh --variant full, scripts/package-pkg.sh, tsc -p tests/types"
+    t0=$(date +%s)
+    build_package() {
+        "$ROOT/scripts/build-pkg.sh" --variant full --quiet && "$ROOT/scripts/package-pkg.sh" --variant full
+    }
+    if ! run_logged "$LOG_DIR/package.log" build_package; then
+        record package FAIL $(($(date +%s) - t0)) "the package did not build (see $LOGS/package.log)"
+    else
+        PKG_OK=1
+        if run_logged "$LOG_DIR/types.log" tests/node_modules/.bin/tsc -p tests/types; then
+            total=$(node -e 'const s = require(process.argv[1]); console.log((s.full.totalGzip / 1000).toFixed(1))' \
+                "$ROOT/target/pkg/sizes.json" 2>/dev/null || echo "?")
+            record package PASS $(($(date +%s) - t0)) "target/pkg/full ${total} KB gzip; tsc --strict on tests/types OK"
+        else
+            record package FAIL $(($(date +%s) - t0)) "tsc found type errors (see $LOGS/types.log)"
+        fi
+    fi
+fi
+
 # --- services for the cross-process suites -----------------------------------------------------
 DEVHUB_UP=0
 MOSQUITTO_UP=0
@@ -182,6 +208,7 @@ start_devhub() {
     args=(--state-dir "$WORK/devhub-state" --listen "127.0.0.1:$port"
         --tls --tls-listen "127.0.0.1:$tls_port")
     [[ $DIST_OK -eq 1 ]] && args+=(--dist "$ROOT/dist")
+    [[ $PKG_OK -eq 1 ]] && args+=(--static "/portal=$ROOT/www/portal" --static "/portal/pkg=$ROOT/target/pkg/full")
     note "starting devhub ${args[*]}"
     NO_COLOR=1 "$ROOT/target/debug/devhub" "${args[@]}" >"$WORK/devhub.stdout.log" 2>"$WORK/devhub.log" 9>&- &
     DEVHUB_PID=$!
@@ -344,7 +371,9 @@ if selected e2e; then
     elif [[ $DEVHUB_UP -ne 1 ]]; then
         record e2e FAIL 0 "devhub did not start (see $LOGS/devhub.log)"
     else
-        run_node_suite e2e tests/e2e HUBWIRE_DASHBOARD_URL="http://$DEVHUB_ADDR/" CHROMIUM=/usr/bin/chromium
+        portal=()
+        [[ $PKG_OK -eq 1 ]] && portal=(HUBWIRE_PORTAL_URL="http://$DEVHUB_ADDR/portal/")
+        run_node_suite e2e tests/e2e HUBWIRE_DASHBOARD_URL="http://$DEVHUB_ADDR/" "${portal[@]}" CHROMIUM=/usr/bin/chromium
     fi
 fi
 
