@@ -10,8 +10,9 @@
 //! has at most [`MAX_IN_FLIGHT_PER_DEVICE`] messages waiting for the hub and waits for an
 //! outcome before taking the next, so a slow hub slows the run instead of queueing without
 //! bound. Every message handed to the gateway is reported as sent and later as acked (the
-//! hub's `accepted` outcome) or failed; after Stop the in-flight ones are drained before the
-//! connection closes, and those the close cuts off count as failed.
+//! hub's `accepted` outcome) or failed; after Stop the in-flight ones are drained (up to
+//! [`DRAIN_LIMIT_MS`]) before the connection closes, and those the close cuts off are counted
+//! as cut off: sent, but with no outcome known.
 
 use core::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -45,7 +46,7 @@ const MAX_SLEEP_MS: f64 = 200.0;
 /// Devices created or added at the same time.
 const SETUP_CONCURRENCY: usize = 16;
 /// How long Stop waits for in-flight sends before closing the connection anyway.
-const DRAIN_LIMIT_MS: u32 = 10_000;
+const DRAIN_LIMIT_MS: u32 = 15_000;
 /// How long sends may take to fail once the connection was closed.
 const CLOSE_LIMIT_MS: u32 = 3_000;
 
@@ -143,6 +144,9 @@ struct Reports {
     samples: Rc<RefCell<Vec<Sample>>>,
     /// Set once the run reported `Finished`; the flush loop then empties the buffer and ends.
     done: Rc<Cell<bool>>,
+    /// Set when Stop closes the connection with sends still waiting: their errors say only
+    /// that the connection closed, not what the hub did with them.
+    closing: Rc<Cell<bool>>,
     dispatch: UseReducerDispatcher<GatewayState>,
     on_samples: Callback<Vec<Sample>>,
 }
@@ -158,6 +162,7 @@ impl Reports {
             events: Rc::default(),
             samples: Rc::default(),
             done: Rc::default(),
+            closing: Rc::default(),
             dispatch,
             on_samples,
         }
@@ -305,7 +310,8 @@ async fn run_inner(
     // Stopped: no new sends; wait for the outcomes of those in flight, within a limit.
     let drain = TimeoutFuture::new(DRAIN_LIMIT_MS);
     if let Either::Right(_) = select(&mut sends, drain).await {
-        // Closing fails the sends still waiting (reported as failed), which ends the loops.
+        // Closing fails the sends still waiting (reported as cut off), which ends the loops.
+        reports.closing.set(true);
         let gateway = slot.borrow_mut().take();
         if let Some(gateway) = gateway {
             gateway.close().await;
@@ -415,6 +421,7 @@ async fn send_loop(
                     at_ms,
                 });
             }
+            Err(_) if reports.closing.get() => reports.push(GatewayEvent::CutOff { index }),
             Err(e) => reports.push(GatewayEvent::Failed {
                 index,
                 reason: e.to_string(),

@@ -238,6 +238,12 @@ fn RunCard(props: &RunCardProps) -> Html {
                 { stat("gw-total-acked", "Acked", totals.acked.to_string()) }
                 { stat("gw-total-failed", "Failed", totals.failed.to_string()) }
                 { stat("gw-total-inflight", "In flight", totals.in_flight.to_string()) }
+                if totals.cut_off > 0 {
+                    <div class="stat" title="Stop closed the connection before the hub answered: the hub may or may not have taken these">
+                        <dt>{ "Cut off at stop" }</dt>
+                        <dd id="gw-total-cutoff">{ totals.cut_off }</dd>
+                    </div>
+                }
                 { stat("gw-total-c2d", "C2D received", totals.c2d.to_string()) }
                 { stat("gw-total-p50", "Latency p50", p50) }
             </dl>

@@ -507,6 +507,9 @@ pub struct DeviceRow {
     pub acked: u64,
     /// Refused or lost (each with the last reason in `last_error`).
     pub failed: u64,
+    /// Without an outcome: Stop closed the connection before the hub answered, so the hub
+    /// may or may not have taken them.
+    pub cut_off: u64,
     /// Cloud-to-device messages received.
     pub c2d: u64,
     /// Most recent latencies (at most [`LATENCIES_KEPT`]).
@@ -523,6 +526,7 @@ impl DeviceRow {
             sent: 0,
             acked: 0,
             failed: 0,
+            cut_off: 0,
             c2d: 0,
             latencies: VecDeque::new(),
             last_error: None,
@@ -531,7 +535,8 @@ impl DeviceRow {
 
     /// Sent but without an outcome yet.
     pub fn in_flight(&self) -> u64 {
-        self.sent.saturating_sub(self.acked + self.failed)
+        self.sent
+            .saturating_sub(self.acked + self.failed + self.cut_off)
     }
 
     /// Median of the kept latencies.
@@ -555,6 +560,8 @@ pub struct Totals {
     pub acked: u64,
     /// Refused or lost.
     pub failed: u64,
+    /// Cut off by Stop without an outcome.
+    pub cut_off: u64,
     /// Sent without an outcome yet.
     pub in_flight: u64,
     /// Cloud-to-device messages received.
@@ -589,6 +596,7 @@ impl Run {
             t.sent += d.sent;
             t.acked += d.acked;
             t.failed += d.failed;
+            t.cut_off += d.cut_off;
             t.in_flight += d.in_flight();
             t.c2d += d.c2d;
             latencies.extend(d.latencies.iter().copied());
@@ -640,6 +648,12 @@ pub enum GatewayEvent {
         index: usize,
         /// Why.
         reason: String,
+    },
+    /// One of device `index`'s messages ended without an outcome: Stop closed the
+    /// connection while it waited for the hub.
+    CutOff {
+        /// Row index.
+        index: usize,
     },
     /// Device `index` received a cloud-to-device message.
     C2d {
@@ -807,6 +821,11 @@ impl Run {
                 if let Some(d) = self.devices.get_mut(index) {
                     d.failed += 1;
                     d.last_error = Some(reason);
+                }
+            }
+            GatewayEvent::CutOff { index } => {
+                if let Some(d) = self.devices.get_mut(index) {
+                    d.cut_off += 1;
                 }
             }
             GatewayEvent::C2d { index } => {
@@ -1142,6 +1161,8 @@ mod tests {
         }
         batch.push(GatewayEvent::C2d { index: 5 });
         batch.push(GatewayEvent::C2d { index: 5 });
+        batch.push(GatewayEvent::Sent { index: 7 });
+        batch.push(GatewayEvent::CutOff { index: 7 });
         // Unknown rows are ignored, not a panic.
         batch.push(GatewayEvent::Acked {
             index: 99,
@@ -1156,8 +1177,11 @@ mod tests {
         assert_eq!(run.devices[0].latency_p50_ms(), Some(1.0));
         assert_eq!(run.devices[5].c2d, 2);
         let t = run.totals();
-        // 1 + 2 + … + 20
-        assert_eq!(t.sent, 210);
+        assert_eq!((run.devices[7].sent, run.devices[7].cut_off), (9, 1));
+        assert_eq!(run.devices[7].in_flight(), 0);
+        // 1 + 2 + … + 20, and the one cut off
+        assert_eq!(t.sent, 211);
+        assert_eq!(t.cut_off, 1);
         assert_eq!(t.acked, 209);
         assert_eq!(t.failed, 1);
         assert_eq!(t.in_flight, 0);
