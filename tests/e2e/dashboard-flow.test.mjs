@@ -107,7 +107,7 @@ describe('dashboard device sessions and cloud pane, per protocol', { timeout: 12
     const { page, problems } = await openPage(browser);
     await page.goto(dashboardUrl);
     await page.locator(`${sid(1, 'demo-device')} option[value="${mqttDevice}"]`).waitFor({ state: 'attached', timeout: 30_000 });
-    await panel(page, 1).getByLabel('Connection string').check();
+    await panel(page, 1).getByRole('radio', { name: 'Connection string' }).check();
     const wrongKey = Buffer.from('not the key of this device!!').toString('base64');
     await page.fill(sid(1, 'connection-string'), `HostName=localhost;DeviceId=${mqttDevice};SharedAccessKey=${wrongKey}`);
     await page.keyboard.press('Enter');

@@ -616,6 +616,9 @@ fn map_status(status: &ClientStatus) -> Option<ConnectionStatus> {
         } => ConnectionStatus::Reconnecting {
             attempt: *attempt,
             retry_in_ms: u64::try_from(next_try_in.as_millis()).ok(),
+            next_try_at: Some(format::clock_label(
+                js_sys::Date::now() + next_try_in.as_millis() as f64,
+            )),
             reason: reason.to_string(),
         },
         ClientStatus::Disconnected => ConnectionStatus::Disconnected,

@@ -114,15 +114,19 @@ pub(crate) fn DeviceSessions(props: &DeviceSessionsProps) -> Html {
             if sessions.entries.is_empty() {
                 <p class="muted empty-sessions">{ "No device sessions: add one to connect a device." }</p>
             }
-            { for sessions.entries.iter().map(|entry| html! {
-                <DeviceSession key={entry.id} id={entry.id} name={AttrValue::from(entry.name.clone())}
-                    initial={entry.settings.clone()}
-                    selected={sessions.selected == Some(entry.id)}
-                    devices={props.devices.clone()} devhub={props.devhub.clone()}
-                    demo_note={props.demo_note.clone()}
-                    on_session={on_session.clone()} on_sample={props.on_sample.clone()}
-                    on_refresh_devices={props.on_refresh_devices.clone()} />
-            }) }
+            // The keyed panels are the only children here, so adding or removing one never
+            // remounts (and disconnects) the others.
+            <div class="session-panels">
+                { for sessions.entries.iter().map(|entry| html! {
+                    <DeviceSession key={entry.id} id={entry.id} name={AttrValue::from(entry.name.clone())}
+                        initial={entry.settings.clone()}
+                        selected={sessions.selected == Some(entry.id)}
+                        devices={props.devices.clone()} devhub={props.devhub.clone()}
+                        demo_note={props.demo_note.clone()}
+                        on_session={on_session.clone()} on_sample={props.on_sample.clone()}
+                        on_refresh_devices={props.on_refresh_devices.clone()} />
+                }) }
+            </div>
         </section>
     }
 }

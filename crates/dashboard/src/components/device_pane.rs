@@ -281,20 +281,20 @@ fn demo_options(devices: &Load<Vec<DeviceInfo>>, selected: Option<&str>) -> Html
 
 /// Where the session connects, and a fixed token's expiry.
 fn session_facts(state: &DeviceState, now_secs: u64) -> Html {
-    let Some(session) = &state.session else {
+    let Some(dialled) = &state.dialled else {
         return Html::default();
     };
-    let via = if session.via_devhub() {
+    let via = if dialled.via_devhub {
         "devhub, through the hub URL"
     } else {
         "the identity's own hub"
     };
-    let expiry = session.token_expires.map(|se| {
+    let expiry = dialled.token_expires.map(|se| {
         let when = format::unix_secs_utc(se);
         if se <= now_secs {
             (
                 "error",
-                format!("The SAS token expired at {when}; it cannot be renewed: paste a new one."),
+                format!("The SAS token expired at {when} and cannot be renewed: use a new one."),
             )
         } else {
             (
@@ -308,7 +308,7 @@ fn session_facts(state: &DeviceState, now_secs: u64) -> Html {
     });
     html! {
         <p class="muted session-facts">
-            { "Endpoint: " }<code>{ session.dial_url() }</code>{ format!(" ({via})") }
+            { "Endpoint: " }<code>{ dialled.url.clone() }</code>{ format!(" ({via})") }
             if let Some((class, text)) = expiry {
                 <br /><span class={class}>{ text }</span>
             }
@@ -332,10 +332,15 @@ fn status_line(p: &str, state: &DeviceState) -> Html {
         ConnectionStatus::Reconnecting {
             attempt,
             retry_in_ms,
+            next_try_at,
             reason,
         } => {
+            let at = next_try_at
+                .as_ref()
+                .map(|t| format!(" at {t} UTC"))
+                .unwrap_or_default();
             let next = retry_in_ms
-                .map(|ms| format!(", next try in {}", format::retry_in(ms)))
+                .map(|ms| format!(", next try in {}{at}", format::retry_in(ms)))
                 .unwrap_or_default();
             (
                 "status warn",

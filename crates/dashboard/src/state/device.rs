@@ -247,6 +247,8 @@ pub enum ConnectionStatus {
         attempt: u32,
         /// Delay before the next try, when the client says.
         retry_in_ms: Option<u64>,
+        /// Time of day (UTC, `HH:MM:SS`) the next try is due, from the caller's clock.
+        next_try_at: Option<String>,
         /// Why the previous connection ended.
         reason: String,
     },
@@ -320,6 +322,17 @@ impl fmt::Debug for Session {
             .field("poll", &self.poll)
             .finish_non_exhaustive()
     }
+}
+
+/// Where a session connects, as the pane shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dialled {
+    /// The URL the client dials.
+    pub url: String,
+    /// Whether that is the devhub (through the page's hub URL) rather than the identity's hub.
+    pub via_devhub: bool,
+    /// A fixed SAS token's expiry in Unix seconds.
+    pub token_expires: Option<u64>,
 }
 
 /// What the HTTPS poller is doing, as the countdown shows it. The countdown is kept in whole
@@ -588,6 +601,9 @@ pub struct DeviceState {
     pub status: ConnectionStatus,
     /// The connection currently wanted, if any.
     pub session: Option<Session>,
+    /// Where the latest Connect went; kept after the session ends, so a failure can be read
+    /// together with the endpoint that failed.
+    pub dialled: Option<Dialled>,
     next_generation: u64,
     /// The poller of the current session (HTTPS), once it has reported.
     pub poll: Option<PollView>,
@@ -621,6 +637,7 @@ impl Default for DeviceState {
             poll_setting: PollSetting::default(),
             status: ConnectionStatus::default(),
             session: None,
+            dialled: None,
             next_generation: 1,
             poll: None,
             poll_command: PollCommand::Idle,
@@ -986,6 +1003,7 @@ impl DeviceState {
     fn connect(&mut self, connection_string: Secret, devhub: Option<&DevhubTarget>) {
         // Any earlier connection ends here, whether or not the new one can start.
         self.end_session();
+        self.dialled = None;
         let parsed = match ConnectionString::parse(connection_string.expose().trim()) {
             Ok(parsed) => parsed,
             Err(e) => {
@@ -1020,7 +1038,7 @@ impl DeviceState {
         let endpoint = devhub.and_then(|d| d.endpoint_for(&host_name, self.protocol));
         let generation = self.next_generation;
         self.next_generation += 1;
-        self.session = Some(Session {
+        let session = Session {
             generation,
             device_id: parsed.device_id.as_str().to_owned(),
             connection_string: Secret::new(connection_string.expose().trim()),
@@ -1029,7 +1047,13 @@ impl DeviceState {
             token_expires,
             protocol: self.protocol,
             poll,
+        };
+        self.dialled = Some(Dialled {
+            url: session.dial_url(),
+            via_devhub: session.via_devhub(),
+            token_expires: session.token_expires,
         });
+        self.session = Some(session);
         self.status = ConnectionStatus::Connecting;
     }
 
@@ -1356,6 +1380,25 @@ mod tests {
         });
         let session = state.session.clone().unwrap();
         assert_eq!(session.dial_url(), "https://myhub.azure-devices.net");
+
+        // The endpoint stays on show after the connection fails.
+        let generation = session.generation;
+        state.apply(DeviceAction::Client {
+            generation,
+            status: ConnectionStatus::Failed {
+                reason: "unreachable".into(),
+            },
+        });
+        assert!(state.session.is_none());
+        let dialled = state.dialled.clone().unwrap();
+        assert_eq!(dialled.url, "https://myhub.azure-devices.net");
+        assert!(!dialled.via_devhub);
+        // A connect that cannot start clears it.
+        state.apply(DeviceAction::Connect {
+            connection_string: Secret::new("nonsense"),
+            devhub: None,
+        });
+        assert_eq!(state.dialled, None);
     }
 
     #[test]
@@ -1564,6 +1607,7 @@ mod tests {
         let reconnecting = ConnectionStatus::Reconnecting {
             attempt: 2,
             retry_in_ms: Some(4000),
+            next_try_at: Some("12:00:04".into()),
             reason: "socket closed".into(),
         };
         state.apply(DeviceAction::Client {

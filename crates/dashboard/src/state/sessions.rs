@@ -330,6 +330,7 @@ mod tests {
         let reconnecting = ConnectionStatus::Reconnecting {
             attempt: 1,
             retry_in_ms: Some(500),
+            next_try_at: None,
             reason: "lost".into(),
         };
         assert_eq!(Badge::of(&reconnecting), Badge::Warn);
