@@ -115,8 +115,8 @@ pub enum OptionsError {
     /// 1 second for the explicit development setting.
     #[error(
         "poll interval of {} s is below the minimum of {} s (production: PollInterval::every, at least 1500 s; local development: PollInterval::development, at least 1 s)",
-        requested.as_secs_f64(),
-        minimum.as_secs_f64()
+        Secs(*requested),
+        Secs(*minimum)
     )]
     PollIntervalTooShort {
         /// What was asked for.
@@ -561,6 +561,26 @@ pub enum HttpError {
     },
 }
 
+/// A duration in decimal seconds ("1500", "2.5"), as `as_secs_f64()` prints for the durations
+/// these messages carry, without pulling float formatting into the wasm.
+struct Secs(Duration);
+
+impl core::fmt::Display for Secs {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", self.0.as_secs())?;
+        let mut nanos = self.0.subsec_nanos();
+        if nanos == 0 {
+            return Ok(());
+        }
+        let mut digits = 9;
+        while nanos % 10 == 0 {
+            nanos /= 10;
+            digits -= 1;
+        }
+        write!(f, ".{nanos:0digits$}")
+    }
+}
+
 fn code_suffix(code: Option<u32>) -> String {
     code.map(|c| format!(", error code {c}"))
         .unwrap_or_default()
@@ -568,7 +588,7 @@ fn code_suffix(code: Option<u32>) -> String {
 
 fn retry_suffix(retry_after: Option<Duration>) -> String {
     retry_after
-        .map(|d| format!(", retry after {} s", d.as_secs_f64()))
+        .map(|d| format!(", retry after {} s", Secs(d)))
         .unwrap_or_default()
 }
 
@@ -849,6 +869,20 @@ mod tests {
             what: "link",
             condition: condition.into(),
             description: Some("why".into()),
+        }
+    }
+
+    #[test]
+    fn seconds_print_like_f64_seconds() {
+        for d in [
+            Duration::ZERO,
+            Duration::from_secs(1500),
+            Duration::from_millis(2500),
+            Duration::from_millis(1),
+            Duration::from_nanos(1_000_000_007),
+            Duration::from_secs_f64(0.3),
+        ] {
+            assert_eq!(Secs(d).to_string(), d.as_secs_f64().to_string(), "{d:?}");
         }
     }
 

@@ -24,7 +24,7 @@ use std::rc::Rc;
 use futures::StreamExt;
 use hubwire_iothub::{Message, Properties};
 use js_sys::{Function, Promise, Reflect, Uint8Array};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
@@ -214,7 +214,7 @@ pub(crate) fn client_error(e: &ClientError) -> JsValue {
     js_error(e.code(), &e.to_string())
 }
 
-/// Rejects properties outside `allowed`: `serde-wasm-bindgen` reads only the fields it knows,
+/// Rejects properties outside `allowed`: the readers below look up only the fields they know,
 /// so a misspelt option would otherwise be ignored silently.
 pub(crate) fn check_fields(value: &JsValue, allowed: &[&str], what: &str) -> Result<(), String> {
     let Some(obj) = value.dyn_ref::<js_sys::Object>() else {
@@ -240,9 +240,114 @@ pub(crate) fn parse_options(options: JsValue) -> Result<DeviceOptions, OptionsEr
     let reconnect = Reflect::get(&options, &JsValue::from_str("reconnect")).unwrap_or_default();
     check_fields(&reconnect, JsReconnect::FIELDS, "options.reconnect")
         .map_err(OptionsError::Invalid)?;
-    let js: JsDeviceOptions = serde_wasm_bindgen::from_value(options)
-        .map_err(|e| OptionsError::Invalid(e.to_string()))?;
+    let js = read_device_options(&options).map_err(OptionsError::Invalid)?;
     DeviceOptions::try_from(js)
+}
+
+// Option and message objects are read field by field with `Reflect`: the generic serde
+// deserializer (with its error formatting, floats included) was a large share of the package.
+// `check_fields` has already rejected unknown names.
+
+fn field(obj: &JsValue, key: &str) -> Option<JsValue> {
+    let v = Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+    // `null` means "not given", as `undefined` does.
+    (!v.is_undefined() && !v.is_null()).then_some(v)
+}
+
+fn type_error(key: &str, expected: &str) -> String {
+    format!("invalid type for `{key}`: expected {expected}")
+}
+
+pub(crate) fn read_string(obj: &JsValue, key: &str) -> Result<Option<String>, String> {
+    field(obj, key)
+        .map(|v| v.as_string().ok_or_else(|| type_error(key, "a string")))
+        .transpose()
+}
+
+pub(crate) fn read_f64(obj: &JsValue, key: &str) -> Result<Option<f64>, String> {
+    field(obj, key)
+        .map(|v| v.as_f64().ok_or_else(|| type_error(key, "a number")))
+        .transpose()
+}
+
+fn read_bool(obj: &JsValue, key: &str) -> Result<Option<bool>, String> {
+    field(obj, key)
+        .map(|v| v.as_bool().ok_or_else(|| type_error(key, "a boolean")))
+        .transpose()
+}
+
+fn read_u32(obj: &JsValue, key: &str) -> Result<Option<u32>, String> {
+    read_f64(obj, key)?
+        .map(|n| {
+            if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) {
+                // Integral and in range, so the cast is exact.
+                Ok(n as u32)
+            } else {
+                Err(type_error(key, "a whole number from 0 to 4294967295"))
+            }
+        })
+        .transpose()
+}
+
+pub(crate) fn read_reconnect(obj: &JsValue) -> Result<Option<JsReconnect>, String> {
+    let Some(r) = field(obj, "reconnect") else {
+        return Ok(None);
+    };
+    if !r.is_object() {
+        return Err(type_error("reconnect", "an object"));
+    }
+    Ok(Some(JsReconnect {
+        enabled: read_bool(&r, "enabled")?,
+        initial_delay_ms: read_f64(&r, "initialDelayMs")?,
+        max_delay_ms: read_f64(&r, "maxDelayMs")?,
+        multiplier: read_f64(&r, "multiplier")?,
+        jitter: read_f64(&r, "jitter")?,
+        max_attempts: read_u32(&r, "maxAttempts")?,
+    }))
+}
+
+fn read_device_options(o: &JsValue) -> Result<JsDeviceOptions, String> {
+    Ok(JsDeviceOptions {
+        connection_string: read_string(o, "connectionString")?,
+        sas_token: read_string(o, "sasToken")?,
+        host_name: read_string(o, "hostName")?,
+        device_id: read_string(o, "deviceId")?,
+        endpoint: read_string(o, "endpoint")?,
+        protocol: read_string(o, "protocol")?,
+        keep_alive_secs: read_u32(o, "keepAliveSecs")?,
+        connect_timeout_ms: read_f64(o, "connectTimeoutMs")?,
+        reconnect: read_reconnect(o)?,
+        token_ttl_secs: read_f64(o, "tokenTtlSecs")?,
+        token_renew_before_secs: read_f64(o, "tokenRenewBeforeSecs")?,
+        clean_session: read_bool(o, "cleanSession")?,
+        model_id: read_string(o, "modelId")?,
+        poll_interval_secs: read_f64(o, "pollIntervalSecs")?,
+    })
+}
+
+/// Application properties: a plain object or a `Map`, string values, in insertion order.
+fn read_properties(obj: &JsValue) -> Result<Option<Properties>, String> {
+    let Some(v) = field(obj, "properties") else {
+        return Ok(None);
+    };
+    let entries = if let Some(map) = v.dyn_ref::<js_sys::Map>() {
+        js_sys::Array::from(map)
+    } else if let Some(o) = v.dyn_ref::<js_sys::Object>() {
+        js_sys::Object::entries(o)
+    } else {
+        return Err(type_error("properties", "an object of string values"));
+    };
+    let mut props = Properties::new();
+    for entry in entries.iter() {
+        let pair = js_sys::Array::from(&entry);
+        match (pair.get(0).as_string(), pair.get(1).as_string()) {
+            (Some(k), Some(v)) => {
+                props.insert(k, v);
+            }
+            _ => return Err(type_error("properties", "an object of string values")),
+        }
+    }
+    Ok(Some(props))
 }
 
 const MESSAGE_FIELDS: &[&str] = &[
@@ -254,17 +359,6 @@ const MESSAGE_FIELDS: &[&str] = &[
     "contentEncoding",
     "properties",
 ];
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct JsMessageMeta {
-    message_id: Option<String>,
-    correlation_id: Option<String>,
-    user_id: Option<String>,
-    content_type: Option<String>,
-    content_encoding: Option<String>,
-    properties: Option<Properties>,
-}
 
 pub(crate) fn message_from_js(value: &JsValue) -> Result<Message, JsValue> {
     if let Some(text) = value.as_string() {
@@ -292,15 +386,14 @@ pub(crate) fn message_from_js(value: &JsValue) -> Result<Message, JsValue> {
         ));
     };
     check_fields(value, MESSAGE_FIELDS, "message").map_err(|e| js_error("InvalidMessage", &e))?;
-    let meta: JsMessageMeta = serde_wasm_bindgen::from_value(value.clone())
-        .map_err(|e| js_error("InvalidMessage", &e.to_string()))?;
+    let invalid = |e: String| js_error("InvalidMessage", &e);
     let mut msg = Message::new(body);
-    msg.message_id = meta.message_id;
-    msg.correlation_id = meta.correlation_id;
-    msg.user_id = meta.user_id;
-    msg.content_type = meta.content_type;
-    msg.content_encoding = meta.content_encoding;
-    if let Some(p) = meta.properties {
+    msg.message_id = read_string(value, "messageId").map_err(invalid)?;
+    msg.correlation_id = read_string(value, "correlationId").map_err(invalid)?;
+    msg.user_id = read_string(value, "userId").map_err(invalid)?;
+    msg.content_type = read_string(value, "contentType").map_err(invalid)?;
+    msg.content_encoding = read_string(value, "contentEncoding").map_err(invalid)?;
+    if let Some(p) = read_properties(value).map_err(invalid)? {
         msg.properties = p;
     }
     Ok(msg)

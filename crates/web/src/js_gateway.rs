@@ -13,15 +13,14 @@ use core::time::Duration;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::OptionsError;
 use crate::gateway::{FieldGateway, GatewayDevice, GatewayOptions};
 use crate::js::{
-    check_fields, client_error, message_from_js, options_error, parse_options, send_error,
-    settle_error, status_to_js, to_js, Callbacks,
+    check_fields, client_error, message_from_js, options_error, parse_options, read_f64,
+    read_reconnect, read_string, send_error, settle_error, status_to_js, to_js, Callbacks,
 };
 use crate::options::JsReconnect;
 
@@ -67,15 +66,6 @@ const DEVICE_FIELDS: &[&str] = &[
     "tokenRenewBeforeSecs",
 ];
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct JsGatewayOptions {
-    host_name: String,
-    endpoint: Option<String>,
-    connect_timeout_ms: Option<f64>,
-    reconnect: Option<JsReconnect>,
-}
-
 fn parse_gateway_options(value: JsValue) -> Result<GatewayOptions, OptionsError> {
     if !value.is_object() {
         return Err(OptionsError::Invalid("options must be an object".into()));
@@ -84,14 +74,18 @@ fn parse_gateway_options(value: JsValue) -> Result<GatewayOptions, OptionsError>
     let reconnect = Reflect::get(&value, &JsValue::from_str("reconnect")).unwrap_or_default();
     check_fields(&reconnect, JsReconnect::FIELDS, "options.reconnect")
         .map_err(OptionsError::Invalid)?;
-    let js: JsGatewayOptions =
-        serde_wasm_bindgen::from_value(value).map_err(|e| OptionsError::Invalid(e.to_string()))?;
-    let mut o = GatewayOptions::new(js.host_name);
-    if let Some(e) = js.endpoint {
+    let host_name = read_string(&value, "hostName")
+        .map_err(OptionsError::Invalid)?
+        .ok_or(OptionsError::MissingField { field: "hostName" })?;
+    let endpoint = read_string(&value, "endpoint").map_err(OptionsError::Invalid)?;
+    let connect_timeout_ms = read_f64(&value, "connectTimeoutMs").map_err(OptionsError::Invalid)?;
+    let reconnect = read_reconnect(&value).map_err(OptionsError::Invalid)?;
+    let mut o = GatewayOptions::new(host_name);
+    if let Some(e) = endpoint {
         crate::options::websocket_url(Some(&e), "")?;
         o.endpoint = Some(e);
     }
-    if let Some(ms) = js.connect_timeout_ms {
+    if let Some(ms) = connect_timeout_ms {
         if !(ms.is_finite() && (0.0..=1e12).contains(&ms)) {
             return Err(OptionsError::OutOfRange {
                 field: "connectTimeoutMs",
@@ -99,7 +93,7 @@ fn parse_gateway_options(value: JsValue) -> Result<GatewayOptions, OptionsError>
         }
         o.connect_timeout = Duration::from_secs_f64(ms / 1000.0);
     }
-    if let Some(r) = js.reconnect {
+    if let Some(r) = reconnect {
         r.apply_to(&mut o.reconnect)?;
     }
     Ok(o)
