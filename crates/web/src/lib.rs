@@ -12,9 +12,9 @@
 //!   TypeScript types).
 //!
 //! The protocol work is done by the sans-IO cores of `hubwire-mqtt` and `hubwire-iothub`;
-//! this crate adds the browser pieces: the WebSocket transport (`ws_stream_wasm`), `fetch`, timers
-//! (`setTimeout`), the clock (`performance.now()` for protocol timers, `Date.now()` for token
-//! expiry) and randomness (`Math.random()` for back-off jitter).
+//! this crate adds the browser pieces: the WebSocket transport (the browser's `WebSocket`),
+//! `fetch`, timers (`setTimeout`), the clock (`performance.now()` for protocol timers,
+//! `Date.now()` for token expiry) and randomness (`Math.random()` for back-off jitter).
 //!
 //! Options, the reconnect schedule and the error types are target-independent; the
 //! networking parts exist only on `wasm32`.
