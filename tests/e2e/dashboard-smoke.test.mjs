@@ -45,6 +45,25 @@ describe('dashboard served by devhub', { timeout: 60_000 }, () => {
       demoIds,
       { timeout: 30_000 },
     );
+    // One device session to start with, in a tab, with room for more.
+    const tab = page.getByRole('tab', { name: /Device 1/ });
+    assert.equal(await tab.getAttribute('aria-selected'), 'true');
+    assert.equal(await page.locator(`#${await tab.getAttribute('aria-controls')}`).isVisible(), true);
+    assert.equal(await page.getByRole('button', { name: '+ Add device' }).count(), 1);
+    assert.equal(await page.getByLabel('Remember secrets').isChecked(), false, 'secrets are not kept by default');
+    assert.deepEqual(problems, []);
+  });
+
+  test('every form control of the device pane has a label', async () => {
+    const { page, problems } = await openPage(browser);
+    await page.goto(dashboardUrl);
+    await page.locator('#s1-demo-device option').first().waitFor({ state: 'attached', timeout: 30_000 });
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll('#s1-panel input, #s1-panel select, #s1-panel textarea, #s1-panel progress')]
+        .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || el.closest('label')))
+        .map((el) => el.id || el.outerHTML.slice(0, 80)),
+    );
+    assert.deepEqual(unlabelled, []);
     assert.deepEqual(problems, []);
   });
 });

@@ -250,22 +250,24 @@ fn SessionPanel(props: &DeviceSessionProps) -> Html {
     html! {
         <div role="tabpanel" id={format!("{p}-panel")} aria-labelledby={format!("{p}-tab")}
             class="session-panel" hidden={!props.selected} data-session={id.to_string()}>
-            <div class="session-head field-row">
-                <div class="field">
-                    <label for={format!("{p}-name")}>{ "Session name" }</label>
-                    <input id={format!("{p}-name")} type="text" autocomplete="off"
-                        value={props.name.clone()} onchange={name_input} />
-                </div>
-                <button type="button" class="secondary small danger"
-                    aria-label={format!("Remove {}", props.name)}
-                    title={if active { "Closes the connection" } else { "" }}
-                    onclick={props.on_session.reform(move |_: MouseEvent| SessionsAction::Remove(id))}>
-                    { "Remove" }
-                </button>
-            </div>
             <DevicePane
                 id_prefix={AttrValue::from(p.clone())}
                 title={props.name.clone()}
+                head_controls={html! {
+                    <div class="session-head">
+                        <div class="field inline">
+                            <label for={format!("{p}-name")}>{ "Session name" }</label>
+                            <input id={format!("{p}-name")} type="text" autocomplete="off"
+                                value={props.name.clone()} onchange={name_input} />
+                        </div>
+                        <button type="button" class="secondary small danger"
+                            aria-label={format!("Remove {}", props.name)}
+                            title={if active { "Closes the connection" } else { "" }}
+                            onclick={props.on_session.reform(move |_: MouseEvent| SessionsAction::Remove(id))}>
+                            { "Remove" }
+                        </button>
+                    </div>
+                }}
                 demo_note={props.demo_note.clone()}
                 now_secs={(js_sys::Date::now() / 1000.0) as u64}
                 state={Rc::new(state.clone())}

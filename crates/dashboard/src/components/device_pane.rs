@@ -25,6 +25,9 @@ pub struct DevicePaneProps {
     pub id_prefix: AttrValue,
     /// Session name (the pane's heading).
     pub title: AttrValue,
+    /// Controls shown beside the heading (rename, remove).
+    #[prop_or_default]
+    pub head_controls: Html,
     /// Why demo devices cannot be used here (the hub is not devhub), if so.
     pub demo_note: Option<AttrValue>,
     /// Unix seconds now, for fixed-token expiry.
@@ -63,9 +66,12 @@ pub fn DevicePane(props: &DevicePaneProps) -> Html {
     let p = &props.id_prefix;
     html! {
         <section class="pane device-pane" aria-labelledby={format!("{p}-pane-title")}>
-            <h2 id={format!("{p}-pane-title")} class="pane-title">
-                { props.title.clone() }<span class="pane-sub">{ "browser client" }</span>
-            </h2>
+            <div class="pane-head">
+                <h2 id={format!("{p}-pane-title")} class="pane-title">
+                    { props.title.clone() }<span class="pane-sub">{ "browser client" }</span>
+                </h2>
+                { props.head_controls.clone() }
+            </div>
             <ConnectionCard ..props.clone() />
             <section class="card" aria-labelledby={format!("{p}-inbox-title")}>
                 <div class="card-head">
@@ -683,7 +689,7 @@ fn BurstControls(props: &DevicePaneProps) -> Html {
                         value={form.count.clone()} oninput={edit(BurstFormEdit::Count)} />
                 </div>
                 <div class="field">
-                    <label for={format!("{p}-burst-rate")}>{ "Messages per second" }</label>
+                    <label for={format!("{p}-burst-rate")}>{ "Rate (msg/s)" }</label>
                     <input id={format!("{p}-burst-rate")} type="number" min="0.1" step="any"
                         inputmode="decimal" disabled={running}
                         value={form.rate.clone()} oninput={edit(BurstFormEdit::Rate)} />
