@@ -5,7 +5,7 @@
 //! The helpers only build and parse messages; the links (`$cbs` sender and receiver) are
 //! ordinary links of the [`Connection`](super::Connection).
 
-use alloc::collections::BTreeMap;
+use super::vec_map::VecMap;
 use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
@@ -285,7 +285,7 @@ pub struct CbsClient {
     next_id: u64,
     reply_to: Str,
     timeout: Option<Duration>,
-    outstanding: BTreeMap<u64, Outstanding>,
+    outstanding: VecMap<u64, Outstanding>,
 }
 
 impl CbsClient {
@@ -298,7 +298,7 @@ impl CbsClient {
             next_id: first_id,
             reply_to: reply_to.into(),
             timeout,
-            outstanding: BTreeMap::new(),
+            outstanding: VecMap::new(),
         }
     }
 

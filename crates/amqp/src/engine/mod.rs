@@ -81,12 +81,15 @@ mod error;
 mod event;
 mod io;
 mod session;
+mod vec_map;
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
+
 use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
+use vec_map::VecMap;
 
 use bytes::Bytes;
 
@@ -216,9 +219,9 @@ pub struct Connection {
     decoder: FrameDecoder,
     io: Io,
     events: VecDeque<Event>,
-    sessions: BTreeMap<u16, Session>,
+    sessions: VecMap<u16, Session>,
     /// Peer channel → our channel.
-    remote_channels: BTreeMap<u16, u16>,
+    remote_channels: VecMap<u16, u16>,
     remote_open: Option<Box<Open>>,
     peer_max_frame_size: u32,
     peer_channel_max: u16,
@@ -260,8 +263,8 @@ impl Connection {
             decoder: FrameDecoder::new(max),
             io: Io::new(now),
             events: VecDeque::new(),
-            sessions: BTreeMap::new(),
-            remote_channels: BTreeMap::new(),
+            sessions: VecMap::new(),
+            remote_channels: VecMap::new(),
             remote_open: None,
             peer_max_frame_size: MIN_MAX_FRAME_SIZE,
             peer_channel_max: u16::MAX,

@@ -2,6 +2,8 @@
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
+
+use super::vec_map::VecMap;
 use alloc::vec::Vec;
 
 use bytes::{Bytes, BytesMut};
@@ -207,7 +209,7 @@ pub(super) struct Session {
     remote_outgoing_window: u32,
     remote_handle_max: u32,
     next_delivery_id: u32,
-    pub(super) links: BTreeMap<u32, Link>,
+    pub(super) links: VecMap<u32, Link>,
     remote_handles: BTreeMap<u32, u32>,
     /// Deliveries being cut into frames, in delivery-id order (peers check the sequence).
     sending: VecDeque<InFlight>,
@@ -252,7 +254,7 @@ impl Session {
             remote_outgoing_window: 0,
             remote_handle_max: u32::MAX,
             next_delivery_id: 0,
-            links: BTreeMap::new(),
+            links: VecMap::new(),
             remote_handles: BTreeMap::new(),
             sending: VecDeque::new(),
             out_unsettled: BTreeMap::new(),
