@@ -248,11 +248,15 @@ describe('dashboard device sessions and cloud pane, per protocol', { timeout: 12
     assert.match(await statusOf(page, 1).innerText(), /AMQP\/WS/);
 
     const d2cId = `amqp-d2c-${Date.now()}`;
-    await sendD2c(page, 1, { body: '{"flow": 3}', messageId: d2cId, properties: [['route', 'amqp']] });
+    await page.fill(sid(1, 'd2c-content-type'), 'text/plain');
+    await page.fill(sid(1, 'd2c-content-encoding'), 'utf-8');
+    await sendD2c(page, 1, { body: 'flow 3', messageId: d2cId, properties: [['route', 'amqp']] });
     await (await feedItem(page, d2cId)).filter({ hasText: /route\s*amqp/ }).waitFor({ timeout: 20_000 });
     const stored = await storedEvent(d2cId);
     assert.equal(stored?.protocol, 'amqp');
     assert.equal(stored?.properties.route, 'amqp');
+    assert.equal(stored?.systemProperties.contentType, 'text/plain');
+    assert.equal(stored?.systemProperties.contentEncoding, 'utf-8');
 
     const c2dId = `amqp-c2d-${Date.now()}`;
     await sendC2d(page, { deviceId: amqpDevice, body: 'close the valve', messageId: c2dId, properties: [['zone', 'b']], ack: 'full' });

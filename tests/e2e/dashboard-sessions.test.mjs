@@ -70,6 +70,10 @@ describe('dashboard device sessions', { timeout: 120_000 }, () => {
     assert.equal(await page.locator('#s1-tab').getAttribute('aria-selected'), 'true');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 's1-tab');
     assert.equal(await panel(page, 1).isVisible(), true);
+    await page.keyboard.press('End');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 's2-tab');
+    await page.keyboard.press('Home');
+    assert.equal(await page.locator('#s1-tab').getAttribute('aria-selected'), 'true');
     const idA = `two-a-${Date.now()}`;
     await sendD2c(page, 1, { body: '{"a": 1}', messageId: idA, properties: [['who', 'a']] });
     const feedA = await (await feedItem(page, idA)).innerText();
@@ -196,6 +200,34 @@ describe('dashboard device sessions', { timeout: 120_000 }, () => {
     }
     // Chromium logs the failed WebSocket itself; anything else would be the page's fault.
     assert.deepEqual(problems.filter((m) => !m.includes('wss://hubwire-test.invalid/')), []);
+  });
+
+  test('a hub that is not devhub: demo devices say so; identities dial their own hub', async () => {
+    const { page, problems } = await openPage(browser);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(dashboardUrl);
+    await page.locator(sid(1, 'demo-device')).waitFor();
+    // Nothing listens on port 9 here: the hub does not answer, so it cannot be devhub.
+    await page.fill('#hub-url', 'http://127.0.0.1:9');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    const p = panel(page, 1);
+    const note = p.getByRole('note').filter({ hasText: 'Demo devices need devhub' });
+    await note.waitFor({ timeout: 20_000 });
+    await p.getByRole('button', { name: 'Connect', exact: true }).click();
+    await statusOf(page, 1).filter({ hasText: /Failed: Demo devices need devhub/ }).waitFor({ timeout: 5_000 });
+
+    // A devhub identity pasted here is dialled at its own host, not through the hub URL.
+    await p.getByRole('radio', { name: 'Connection string' }).check();
+    await page.fill(sid(1, 'connection-string'), await connectionString(deviceC));
+    await page.selectOption(sid(1, 'protocol'), 'https');
+    await p.getByRole('button', { name: 'Connect', exact: true }).click();
+    await p.locator('.session-facts').filter({ hasText: "https://localhost (the identity's own hub)" }).waitFor({ timeout: 5_000 });
+    await screenshot(page, 'sessions-not-devhub');
+    await statusOf(page, 1).filter({ hasText: /Reconnecting|Failed|Connecting/ }).waitFor({ timeout: 5_000 });
+    const disconnect = p.getByRole('button', { name: 'Disconnect' });
+    if (await disconnect.isEnabled()) await disconnect.click();
+    // The browser reports the refused requests itself; nothing else may go wrong.
+    assert.deepEqual(problems.filter((m) => !/127\.0\.0\.1:9|https:\/\/localhost|Failed to load resource/.test(m)), []);
   });
 
   test('settings survive a reload; secrets only while "Remember secrets" is ticked', async () => {

@@ -64,15 +64,26 @@ pub(crate) fn DeviceSessions(props: &DeviceSessionsProps) -> Html {
         let on_session = on_session.clone();
         let sessions = sessions.clone();
         Callback::from(move |e: KeyboardEvent| {
-            let forward = match e.key().as_str() {
-                "ArrowRight" | "ArrowDown" => true,
-                "ArrowLeft" | "ArrowUp" => false,
+            let action = match e.key().as_str() {
+                "ArrowRight" | "ArrowDown" => SessionsAction::SelectAdjacent(true),
+                "ArrowLeft" | "ArrowUp" => SessionsAction::SelectAdjacent(false),
+                "Home" | "End" => {
+                    let end = if e.key() == "Home" {
+                        sessions.entries.first()
+                    } else {
+                        sessions.entries.last()
+                    };
+                    match end {
+                        Some(entry) => SessionsAction::Select(entry.id),
+                        None => return,
+                    }
+                }
                 _ => return,
             };
             e.prevent_default();
             let mut next = (*sessions).clone();
-            next.apply(SessionsAction::SelectAdjacent(forward));
-            on_session.emit(SessionsAction::SelectAdjacent(forward));
+            next.apply(action.clone());
+            on_session.emit(action);
             // Roving focus: the newly selected tab takes the keyboard focus.
             if let Some(id) = next.selected {
                 focus(&format!("s{id}-tab"));

@@ -96,7 +96,7 @@ pub fn DevicePane(props: &DevicePaneProps) -> Html {
             <section class="card" aria-labelledby={format!("{p}-d2c-title")}>
                 <h3 id={format!("{p}-d2c-title")}>{ "Send device-to-cloud message" }</h3>
                 <form class="composer" onsubmit={on_submit(props.on_send.clone())}>
-                    <MessageFields id_prefix={format!("{p}-d2c")} draft={state.draft.clone()}
+                    <MessageFields id_prefix={format!("{p}-d2c")} draft={state.draft.clone()} with_encoding=true
                         on_edit={props.on_action.reform(DeviceAction::Draft)} />
                     <div class="actions">
                         <button type="submit" disabled={state.session.is_none()}>{ "Send" }</button>

@@ -9,6 +9,9 @@ use crate::state::draft::{Draft, DraftEdit};
 /// Content types offered as suggestions (any text is accepted).
 const CONTENT_TYPES: [&str; 3] = ["application/json", "text/plain", "application/octet-stream"];
 
+/// Content encodings offered as suggestions (the ones IoT Hub routing understands).
+const ENCODINGS: [&str; 3] = ["utf-8", "utf-16", "utf-32"];
+
 /// Properties of [`MessageFields`].
 #[derive(Properties, PartialEq, Clone)]
 pub struct MessageFieldsProps {
@@ -18,6 +21,9 @@ pub struct MessageFieldsProps {
     pub draft: Draft,
     /// Edits.
     pub on_edit: Callback<DraftEdit>,
+    /// Offer the content-encoding field (device-to-cloud messages).
+    #[prop_or_default]
+    pub with_encoding: bool,
 }
 
 /// The message fields of a composer.
@@ -30,6 +36,7 @@ pub fn MessageFields(props: &MessageFieldsProps) -> Html {
     };
     let on_property = props.on_edit.reform(DraftEdit::Property);
     let list_id = format!("{p}-content-types");
+    let enc_list = format!("{p}-content-encodings");
     html! {
         <>
             <div class="field">
@@ -47,6 +54,18 @@ pub fn MessageFields(props: &MessageFieldsProps) -> Html {
                         { for CONTENT_TYPES.iter().map(|ct| html! { <option value={*ct} /> }) }
                     </datalist>
                 </div>
+                if props.with_encoding {
+                    <div class="field">
+                        <label for={format!("{p}-content-encoding")}>{ "Content encoding" }</label>
+                        <input id={format!("{p}-content-encoding")} type="text" list={enc_list.clone()}
+                            autocomplete="off" spellcheck="false"
+                            placeholder={if props.draft.content_type.trim() == crate::state::draft::JSON { "utf-8 (JSON default)" } else { "none" }}
+                            value={props.draft.content_encoding.clone()} oninput={edit(DraftEdit::ContentEncoding)} />
+                        <datalist id={enc_list}>
+                            { for ENCODINGS.iter().map(|e| html! { <option value={*e} /> }) }
+                        </datalist>
+                    </div>
+                }
                 <div class="field">
                     <label for={format!("{p}-message-id")}>{ "Message id (optional)" }</label>
                     <input id={format!("{p}-message-id")} type="text" autocomplete="off"

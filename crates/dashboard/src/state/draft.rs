@@ -42,6 +42,8 @@ pub enum DraftEdit {
     Body(String),
     /// Content type (empty = none).
     ContentType(String),
+    /// Content encoding (empty = `utf-8` for JSON, else none).
+    ContentEncoding(String),
     /// Message id (empty = let the sender choose).
     MessageId(String),
     /// An edit to the application properties.
@@ -55,6 +57,8 @@ pub struct Draft {
     pub body: String,
     /// Content type, empty for none.
     pub content_type: String,
+    /// Content encoding, empty for the default (`utf-8` with a JSON content type, else none).
+    pub content_encoding: String,
     /// Message id, empty for none.
     pub message_id: String,
     /// Application properties.
@@ -67,6 +71,7 @@ impl Draft {
         Self {
             body: body.to_owned(),
             content_type: content_type.to_owned(),
+            content_encoding: String::new(),
             message_id: String::new(),
             properties: PropertyRows::default(),
         }
@@ -77,6 +82,7 @@ impl Draft {
         match edit {
             DraftEdit::Body(body) => self.body = body,
             DraftEdit::ContentType(ct) => self.content_type = ct,
+            DraftEdit::ContentEncoding(ce) => self.content_encoding = ce,
             DraftEdit::MessageId(id) => self.message_id = id,
             DraftEdit::Property(edit) => self.properties.apply(edit),
         }
@@ -101,7 +107,8 @@ impl Draft {
     }
 
     /// The device-to-cloud message this draft describes. A JSON content type also sets
-    /// `content-encoding: utf-8`, which the hub needs to route on the body.
+    /// `content-encoding: utf-8`, which the hub needs to route on the body, unless the draft
+    /// names an encoding of its own.
     pub fn to_message(&self) -> Result<Message, DraftError> {
         let parts = self.checked_parts()?;
         let mut message = Message::new(self.body.as_bytes());
@@ -111,6 +118,9 @@ impl Draft {
             } else {
                 message = message.with_content_type(ct);
             }
+        }
+        if let Some(ce) = non_empty(&self.content_encoding) {
+            message = message.with_content_encoding(ce);
         }
         if let Some(id) = parts.message_id {
             message = message.with_message_id(id);
@@ -182,6 +192,21 @@ mod tests {
         assert_eq!(message.content_encoding, None);
         assert_eq!(message.message_id, None);
         assert!(message.properties.is_empty());
+    }
+
+    #[test]
+    fn a_chosen_content_encoding_is_sent_and_overrides_the_json_default() {
+        let mut draft = Draft::new("caf\u{e9}", "text/plain");
+        draft.apply(DraftEdit::ContentEncoding(" utf-8 ".into()));
+        let message = draft.to_message().unwrap();
+        assert_eq!(message.content_encoding.as_deref(), Some("utf-8"));
+        assert_eq!(message.content_type.as_deref(), Some("text/plain"));
+        let mut json = Draft::new("{}", JSON);
+        json.apply(DraftEdit::ContentEncoding("utf-16".into()));
+        assert_eq!(
+            json.to_message().unwrap().content_encoding.as_deref(),
+            Some("utf-16")
+        );
     }
 
     #[test]
