@@ -15,7 +15,7 @@
 
 use core::cell::RefCell;
 use core::time::Duration;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 use bytes::Bytes;
@@ -40,6 +40,7 @@ use crate::options::DEVICE_CLIENT_TYPE;
 use crate::reconnect::ReconnectPolicy;
 use crate::status::{ConnectionStatus, ReconnectReason, SendReceipt};
 use crate::sys;
+use crate::vec_map::VecMap;
 
 /// How long a put-token may stay unanswered (the Node SDK allows 120 s).
 const PUT_TOKEN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -231,7 +232,7 @@ pub(crate) struct HubHooks {
     live: Option<Live>,
     cbs: CbsClient,
     next_put_id: u64,
-    devices: BTreeMap<String, Dev>,
+    devices: VecMap<String, Dev>,
     links: HashMap<LinkId, (String, Kind)>,
     puts: HashMap<u64, String>,
     stale_locks: HashSet<String>,
@@ -278,7 +279,7 @@ impl HubHooks {
             live: None,
             cbs: CbsClient::new("cbs", 1, Some(PUT_TOKEN_TIMEOUT)),
             next_put_id: 1,
-            devices: BTreeMap::new(),
+            devices: VecMap::new(),
             links: HashMap::new(),
             puts: HashMap::new(),
             stale_locks: HashSet::new(),

@@ -3,7 +3,6 @@
 
 use core::cell::RefCell;
 use core::time::Duration;
-use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use futures::channel::{mpsc, oneshot};
@@ -19,6 +18,7 @@ use crate::options::{websocket_url, DeviceOptions, RandomSource, DEFAULT_CONNECT
 use crate::reconnect::ReconnectPolicy;
 use crate::status::{ConnectionStatus, SendReceipt, WireStats};
 use crate::sys;
+use crate::vec_map::VecMap;
 
 /// Settings of a [`FieldGateway`].
 #[derive(Debug, Clone)]
@@ -99,7 +99,7 @@ pub struct FieldGateway {
 struct GatewayInner {
     link: AmqpLink<HubCmd>,
     host_name: String,
-    devices: RefCell<BTreeSet<String>>,
+    devices: RefCell<VecMap<String, ()>>,
 }
 
 impl Drop for GatewayInner {
@@ -152,7 +152,7 @@ impl FieldGateway {
             inner: Rc::new(GatewayInner {
                 link,
                 host_name: options.host_name,
-                devices: RefCell::new(BTreeSet::new()),
+                devices: RefCell::new(VecMap::new()),
             }),
         })
     }
@@ -201,7 +201,7 @@ impl FieldGateway {
         let added = rx.await.unwrap_or_else(|_| Err(link.final_error()));
         match added {
             Ok(()) => {
-                self.inner.devices.borrow_mut().insert(key);
+                self.inner.devices.borrow_mut().insert(key, ());
                 Ok(GatewayDevice {
                     inner: Rc::new(DeviceInner {
                         device_id,
@@ -251,7 +251,7 @@ impl FieldGateway {
     /// Ids of the devices added (and not removed) through this gateway.
     #[must_use]
     pub fn devices(&self) -> Vec<String> {
-        self.inner.devices.borrow().iter().cloned().collect()
+        self.inner.devices.borrow().keys().cloned().collect()
     }
 
     /// The hub host name.

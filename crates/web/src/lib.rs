@@ -32,6 +32,9 @@ mod options;
 mod poll;
 mod reconnect;
 mod status;
+#[cfg(feature = "amqp")]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod vec_map;
 
 #[cfg(all(target_arch = "wasm32", feature = "amqp"))]
 mod amqp_driver;
