@@ -1,7 +1,7 @@
 //! Sessions (AMQP 2.5) and links (AMQP 2.6): windows, credit, deliveries and settlement.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 
 use super::vec_map::VecMap;
 use alloc::vec::Vec;
@@ -210,13 +210,13 @@ pub(super) struct Session {
     remote_handle_max: u32,
     next_delivery_id: u32,
     pub(super) links: VecMap<u32, Link>,
-    remote_handles: BTreeMap<u32, u32>,
+    remote_handles: VecMap<u32, u32>,
     /// Deliveries being cut into frames, in delivery-id order (peers check the sequence).
     sending: VecDeque<InFlight>,
     /// Our unsettled sends: delivery-id → (handle, tag).
-    out_unsettled: BTreeMap<u32, (u32, Bytes)>,
+    out_unsettled: VecMap<u32, (u32, Bytes)>,
     /// Deliveries we received unsettled: delivery-id → handle.
-    in_unsettled: BTreeMap<u32, u32>,
+    in_unsettled: VecMap<u32, u32>,
     pub(super) end_error: Option<AmqpError>,
 }
 
@@ -228,13 +228,13 @@ fn in_flight(ours: u32, theirs: u32) -> Option<u32> {
 }
 
 /// Ids of `map` in the serial range `first..=last`.
-fn range_ids<V>(map: &BTreeMap<u32, V>, first: u32, last: u32) -> Vec<u32> {
+fn range_ids<V>(map: &VecMap<u32, V>, first: u32, last: u32) -> Vec<u32> {
     if first <= last {
-        map.range(first..=last).map(|(k, _)| *k).collect()
+        map.keys_in(&first, &last).copied().collect()
     } else {
-        map.range(first..)
-            .chain(map.range(..=last))
-            .map(|(k, _)| *k)
+        map.keys_in(&first, &u32::MAX)
+            .chain(map.keys_in(&0, &last))
+            .copied()
             .collect()
     }
 }
@@ -255,10 +255,10 @@ impl Session {
             remote_handle_max: u32::MAX,
             next_delivery_id: 0,
             links: VecMap::new(),
-            remote_handles: BTreeMap::new(),
+            remote_handles: VecMap::new(),
             sending: VecDeque::new(),
-            out_unsettled: BTreeMap::new(),
-            in_unsettled: BTreeMap::new(),
+            out_unsettled: VecMap::new(),
+            in_unsettled: VecMap::new(),
             end_error: None,
         }
     }
@@ -1336,7 +1336,7 @@ mod tests {
 
     #[test]
     fn ranges_wrap_around_zero() {
-        let mut m = BTreeMap::new();
+        let mut m = VecMap::new();
         for k in [0u32, 1, 7, u32::MAX - 1, u32::MAX] {
             m.insert(k, ());
         }

@@ -1,21 +1,23 @@
-//! A small ordered map over a sorted `Vec`.
+//! A small ordered map over a sorted `VecDeque`.
 //!
-//! For the engine's few-entry tables (sessions, channels, links, CBS requests): every distinct
-//! `BTreeMap<K, V>` brings its own copy of the B-tree code into a wasm build, several KB each,
-//! while a sorted vector with binary search costs a fraction of that and is as fast for a
-//! handful of entries. Iteration is in key order, as with `BTreeMap`.
+//! For the engine's tables (sessions, channels, links, CBS requests, unsettled deliveries):
+//! every distinct `BTreeMap<K, V>` brings its own copy of the B-tree code into a wasm build,
+//! several KB each, while a sorted ring buffer with binary search costs a fraction of that.
+//! The tables are small, or (unsettled deliveries) filled at the back in delivery-id order and
+//! settled mostly from the front, which a ring buffer does in O(1). Iteration is in key order,
+//! as with `BTreeMap`.
 
-use alloc::vec::Vec;
+use alloc::collections::VecDeque;
 
 #[derive(Debug, Clone)]
 pub(crate) struct VecMap<K, V> {
-    entries: Vec<(K, V)>,
+    entries: VecDeque<(K, V)>,
 }
 
 impl<K, V> Default for VecMap<K, V> {
     fn default() -> Self {
         Self {
-            entries: Vec::new(),
+            entries: VecDeque::new(),
         }
     }
 }
@@ -59,7 +61,19 @@ impl<K: Ord, V> VecMap<K, V> {
 
     pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
         let i = self.find(key).ok()?;
-        Some(self.entries.remove(i).1)
+        self.entries.remove(i).map(|(_, v)| v)
+    }
+
+    /// Keeps the entries `keep` returns true for.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        self.entries.retain_mut(|(k, v)| keep(k, v));
+    }
+
+    /// Keys in `lo..=hi`, in order.
+    pub(crate) fn keys_in(&self, lo: &K, hi: &K) -> impl Iterator<Item = &K> + '_ {
+        let start = self.entries.partition_point(|(k, _)| k < lo);
+        let end = self.entries.partition_point(|(k, _)| k <= hi).max(start);
+        self.entries.range(start..end).map(|(k, _)| k)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -85,7 +99,7 @@ impl<K: Ord, V> VecMap<K, V> {
 
 impl<K, V> IntoIterator for VecMap<K, V> {
     type Item = (K, V);
-    type IntoIter = alloc::vec::IntoIter<(K, V)>;
+    type IntoIter = alloc::collections::vec_deque::IntoIter<(K, V)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
@@ -124,6 +138,19 @@ mod tests {
             *v = 7;
         }
         assert!(m.values().eq(b.values()));
+        for (lo, hi) in [(0, 36), (3, 9), (9, 3), (40, 50), (5, 5)] {
+            assert!(m
+                .keys_in(&lo, &hi)
+                .eq(b.keys().filter(|k| (lo..=hi).contains(*k))));
+        }
+        m.retain(|k, v| {
+            *v += 1;
+            k % 2 == 0
+        });
+        b.retain(|k, v| {
+            *v += 1;
+            k % 2 == 0
+        });
         assert!(m.clone().into_iter().eq(b.clone().into_iter()));
         m.clear();
         assert_eq!(m.len(), 0);
