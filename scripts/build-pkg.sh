@@ -49,7 +49,8 @@ require_cmd wasm-opt "run scripts/install.sh (binaryen@132 into .tools/)"
 require_cmd gzip "install gzip"
 
 PKG_DIR="$ROOT/target/pkg"
-WASM_IN="$ROOT/target/wasm32-unknown-unknown/wasm-release/hubwire_web.wasm"
+# Cargo's output follows CARGO_TARGET_DIR when set; the packages stay in target/pkg/.
+WASM_IN="${CARGO_TARGET_DIR:-$ROOT/target}/wasm32-unknown-unknown/wasm-release/hubwire_web.wasm"
 
 features_for() {
     case "$1" in
