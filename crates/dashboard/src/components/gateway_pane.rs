@@ -7,7 +7,7 @@ use hubwire_iothub::secret::Secret;
 use yew::prelude::*;
 
 use super::fields::{on_submit, on_text};
-use crate::format;
+use crate::format::{self, Num};
 use crate::state::gateway::{
     DeviceRow, DeviceSource, GatewayAction, GatewayState, LinkStatus, Run, RunPhase, MAX_DEVICES,
     MAX_IN_FLIGHT_PER_DEVICE, MAX_RATE_PER_DEVICE,
@@ -130,7 +130,7 @@ fn GatewayForm(props: &GatewayPaneProps) -> Html {
                         <div class="field">
                             <label for="gw-rate">{ "Messages/s per device" }</label>
                             <input id="gw-rate" type="number" min="0.1" step="0.1"
-                                max={MAX_RATE_PER_DEVICE.to_string()} inputmode="decimal"
+                                max={Num(MAX_RATE_PER_DEVICE).to_string()} inputmode="decimal"
                                 value={form.rate.clone()} oninput={edit(GatewayAction::EditRate)} />
                         </div>
                         <div class="field">

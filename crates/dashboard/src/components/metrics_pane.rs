@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::format;
+use crate::format::{self, Fixed};
 use crate::state::device::Protocol;
 use crate::state::metrics::{MetricsState, ProtocolAggregate, HISTORY_SECS, RATE_WINDOW_SECS};
 
@@ -80,16 +80,16 @@ fn x_of_ago(ago: f64) -> f64 {
 fn polyline_points(series: &[(f64, f64)], max: f64) -> String {
     series
         .iter()
-        .map(|(ago, v)| format!("{:.1},{:.1}", x_of_ago(*ago), y_of(*v, max)))
+        .map(|(ago, v)| format!("{},{}", Fixed(x_of_ago(*ago), 1), Fixed(y_of(*v, max), 1)))
         .collect::<Vec<_>>()
         .join(" ")
 }
 
 fn fmt_num(v: f64) -> String {
     if v >= 100.0 || v == v.trunc() {
-        format!("{v:.0}")
+        Fixed(v, 0).to_string()
     } else {
-        format!("{v:.1}")
+        Fixed(v, 1).to_string()
     }
 }
 
@@ -101,15 +101,15 @@ fn y_axis(max: f64, unit: &str) -> Html {
                 let y = y_of(max * f, max);
                 html! {
                     <g>
-                        <line class="grid" x1={LEFT.to_string()} x2={(W - RIGHT).to_string()}
-                            y1={format!("{y:.1}")} y2={format!("{y:.1}")} />
-                        <text x={(LEFT - 6.0).to_string()} y={format!("{:.1}", y + 4.0)} text-anchor="end">
+                        <line class="grid" x1={Fixed(LEFT, 0).to_string()} x2={Fixed(W - RIGHT, 0).to_string()}
+                            y1={Fixed(y, 1).to_string()} y2={Fixed(y, 1).to_string()} />
+                        <text x={Fixed(LEFT - 6.0, 0).to_string()} y={Fixed(y + 4.0, 1).to_string()} text-anchor="end">
                             { fmt_num(max * f) }
                         </text>
                     </g>
                 }
             }) }
-            <text class="axis-label" transform={format!("translate(14 {:.1}) rotate(-90)", (TOP + H - BOTTOM) / 2.0)}
+            <text class="axis-label" transform={format!("translate(14 {}) rotate(-90)", Fixed((TOP + H - BOTTOM) / 2.0, 1))}
                 text-anchor="middle">{ unit.to_owned() }</text>
         </g>
     }
@@ -120,15 +120,15 @@ fn time_axis() -> Html {
     let y = H - BOTTOM;
     html! {
         <g class="axis">
-            <line class="baseline" x1={LEFT.to_string()} x2={(W - RIGHT).to_string()}
-                y1={y.to_string()} y2={y.to_string()} />
+            <line class="baseline" x1={Fixed(LEFT, 0).to_string()} x2={Fixed(W - RIGHT, 0).to_string()}
+                y1={Fixed(y, 0).to_string()} y2={Fixed(y, 0).to_string()} />
             { for [HISTORY_SECS as f64, HISTORY_SECS as f64 / 2.0, 0.0].iter().map(|ago| html! {
-                <text x={format!("{:.1}", x_of_ago(*ago))} y={(y + 16.0).to_string()}
+                <text x={Fixed(x_of_ago(*ago), 1).to_string()} y={Fixed(y + 16.0, 0).to_string()}
                     text-anchor={if *ago == 0.0 { "end" } else if *ago == HISTORY_SECS as f64 { "start" } else { "middle" }}>
-                    { if *ago == 0.0 { "now".to_owned() } else { format!("−{ago:.0} s") } }
+                    { if *ago == 0.0 { "now".to_owned() } else { format!("−{} s", Fixed(*ago, 0)) } }
                 </text>
             }) }
-            <text class="axis-label" x={((LEFT + W - RIGHT) / 2.0).to_string()} y={(H - 4.0).to_string()}
+            <text class="axis-label" x={Fixed((LEFT + W - RIGHT) / 2.0, 0).to_string()} y={Fixed(H - 4.0, 0).to_string()}
                 text-anchor="middle">{ "time (seconds ago)" }</text>
         </g>
     }
@@ -187,7 +187,7 @@ fn opt_ms(v: Option<f64>) -> String {
 }
 
 fn opt_bytes(v: Option<f64>) -> String {
-    v.map(|b| format!("{b:.0} B"))
+    v.map(|b| format!("{} B", Fixed(b, 0)))
         .unwrap_or_else(|| "–".to_owned())
 }
 
@@ -216,12 +216,12 @@ fn AggregateTable(props: &AggregatesProps) -> Html {
                                 { short_name(a.protocol) }
                             </th>
                             <td class="num" data-col="count">{ a.count }</td>
-                            <td class="num">{ format!("{:.0} B", a.mean_body_bytes) }</td>
+                            <td class="num">{ format!("{} B", Fixed(a.mean_body_bytes, 0)) }</td>
                             <td class="num">{ opt_bytes(a.mean_wire_bytes) }</td>
-                            <td class="num">{ a.overhead_pct.map(|p| format!("{p:.0} %")).unwrap_or_else(|| "–".to_owned()) }</td>
+                            <td class="num">{ a.overhead_pct.map(|p| format!("{} %", Fixed(p, 0))).unwrap_or_else(|| "–".to_owned()) }</td>
                             <td class="num">{ opt_ms(a.latency_p50_ms) }</td>
                             <td class="num">{ opt_ms(a.latency_p99_ms) }</td>
-                            <td class="num">{ format!("{:.1}", a.rate_per_sec) }</td>
+                            <td class="num">{ Fixed(a.rate_per_sec, 1).to_string() }</td>
                         </tr>
                     }) }
                 </tbody>
@@ -245,14 +245,16 @@ fn BytesChart(props: &AggregatesProps) -> Html {
         aggs.iter()
             .map(|a| match (a.mean_wire_bytes, a.overhead_pct) {
                 (Some(w), Some(o)) => format!(
-                    "{}: {:.0} body bytes, {w:.0} bytes on the wire ({o:.0} % overhead)",
+                    "{}: {} body bytes, {} bytes on the wire ({} % overhead)",
                     short_name(a.protocol),
-                    a.mean_body_bytes
+                    Fixed(a.mean_body_bytes, 0),
+                    Fixed(w, 0),
+                    Fixed(o, 0)
                 ),
                 _ => format!(
-                    "{}: {:.0} body bytes, wire size not reported",
+                    "{}: {} body bytes, wire size not reported",
                     short_name(a.protocol),
-                    a.mean_body_bytes
+                    Fixed(a.mean_body_bytes, 0)
                 ),
             })
             .collect::<Vec<_>>()
@@ -267,24 +269,24 @@ fn BytesChart(props: &AggregatesProps) -> Html {
             let y = y_of(v, max);
             html! {
                 <g class={class}>
-                    <rect x={format!("{x:.1}")} y={format!("{y:.1}")} width={format!("{bar_w:.1}")}
-                        height={format!("{:.1}", (H - BOTTOM - y).max(0.0))} fill={c} />
-                    <text class="bar-label" x={format!("{:.1}", x + bar_w / 2.0)} y={format!("{:.1}", y - 4.0)}
+                    <rect x={Fixed(x, 1).to_string()} y={Fixed(y, 1).to_string()} width={Fixed(bar_w, 1).to_string()}
+                        height={Fixed((H - BOTTOM - y).max(0.0), 1).to_string()} fill={c} />
+                    <text class="bar-label" x={Fixed(x + bar_w / 2.0, 1).to_string()} y={Fixed(y - 4.0, 1).to_string()}
                         text-anchor="middle">{ label }</text>
                 </g>
             }
         };
         html! {
             <g class="bar-group" data-protocol={a.protocol.as_str()}>
-                { bar(cx - bar_w - 2.0, a.mean_body_bytes, "bar body", format!("{:.0}", a.mean_body_bytes)) }
+                { bar(cx - bar_w - 2.0, a.mean_body_bytes, "bar body", Fixed(a.mean_body_bytes, 0).to_string()) }
                 { match a.mean_wire_bytes {
-                    Some(w) => bar(cx + 2.0, w, "bar wire", format!("{w:.0}")),
+                    Some(w) => bar(cx + 2.0, w, "bar wire", Fixed(w, 0).to_string()),
                     None => html! {
-                        <text class="bar-label" x={format!("{:.1}", cx + 2.0 + bar_w / 2.0)} y={format!("{:.1}", H - BOTTOM - 4.0)}
+                        <text class="bar-label" x={Fixed(cx + 2.0 + bar_w / 2.0, 1).to_string()} y={Fixed(H - BOTTOM - 4.0, 1).to_string()}
                             text-anchor="middle">{ "n/a" }</text>
                     },
                 } }
-                <text x={format!("{cx:.1}")} y={(H - BOTTOM + 16.0).to_string()} text-anchor="middle">
+                <text x={Fixed(cx, 1).to_string()} y={Fixed(H - BOTTOM + 16.0, 0).to_string()} text-anchor="middle">
                     { short_name(a.protocol) }
                 </text>
             </g>
@@ -293,13 +295,13 @@ fn BytesChart(props: &AggregatesProps) -> Html {
     html! {
         <figure class="card chart">
             <figcaption><h3>{ "Bytes per message: body vs on the wire" }</h3></figcaption>
-            <svg viewBox={format!("0 0 {W} {H}")} width="100%" role="img"
+            <svg viewBox={format!("0 0 {} {}", Fixed(W, 0), Fixed(H, 0))} width="100%" role="img"
                 aria-labelledby="chart-bytes-title chart-bytes-desc" preserveAspectRatio="xMidYMid meet">
                 <title id="chart-bytes-title">{ "Mean bytes per message, body and on the wire, per protocol" }</title>
                 <desc id="chart-bytes-desc">{ summary }</desc>
                 { y_axis(max, "bytes") }
-                <line class="baseline" x1={LEFT.to_string()} x2={(W - RIGHT).to_string()}
-                    y1={(H - BOTTOM).to_string()} y2={(H - BOTTOM).to_string()} />
+                <line class="baseline" x1={Fixed(LEFT, 0).to_string()} x2={Fixed(W - RIGHT, 0).to_string()}
+                    y1={Fixed(H - BOTTOM, 0).to_string()} y2={Fixed(H - BOTTOM, 0).to_string()} />
                 { for bars }
             </svg>
             <ul class="legend" aria-hidden="true">
@@ -357,7 +359,7 @@ fn LatencyChart(props: &SeriesProps) -> Html {
     html! {
         <figure class="card chart">
             <figcaption><h3>{ "Send → acknowledgement latency" }</h3></figcaption>
-            <svg viewBox={format!("0 0 {W} {H}")} width="100%" role="img"
+            <svg viewBox={format!("0 0 {} {}", Fixed(W, 0), Fixed(H, 0))} width="100%" role="img"
                 aria-labelledby="chart-latency-title chart-latency-desc" preserveAspectRatio="xMidYMid meet">
                 <title id="chart-latency-title">{ "Latency of each message over the last minute, per protocol" }</title>
                 <desc id="chart-latency-desc">{ summary }</desc>
@@ -366,7 +368,7 @@ fn LatencyChart(props: &SeriesProps) -> Html {
                 { for series.iter().map(|(p, s)| html! {
                     <g class="points" data-protocol={p.as_str()} fill={colour(*p)}>
                         { for s.iter().map(|(ago, v)| html! {
-                            <circle cx={format!("{:.1}", x_of_ago(*ago))} cy={format!("{:.1}", y_of(*v, max))} r="2.5" />
+                            <circle cx={Fixed(x_of_ago(*ago), 1).to_string()} cy={Fixed(y_of(*v, max), 1).to_string()} r="2.5" />
                         }) }
                     </g>
                 }) }
@@ -404,9 +406,9 @@ fn RateChart(props: &SeriesProps) -> Html {
             .iter()
             .map(|p| {
                 format!(
-                    "{}: {:.1} messages per second over the last {RATE_WINDOW_SECS} seconds",
+                    "{}: {} messages per second over the last {RATE_WINDOW_SECS} seconds",
                     short_name(*p),
-                    props.state.rate_per_sec(*p)
+                    Fixed(props.state.rate_per_sec(*p), 1)
                 )
             })
             .collect();
@@ -419,7 +421,7 @@ fn RateChart(props: &SeriesProps) -> Html {
     html! {
         <figure class="card chart">
             <figcaption><h3>{ "Messages per second" }</h3></figcaption>
-            <svg viewBox={format!("0 0 {W} {H}")} width="100%" role="img"
+            <svg viewBox={format!("0 0 {} {}", Fixed(W, 0), Fixed(H, 0))} width="100%" role="img"
                 aria-labelledby="chart-rate-title chart-rate-desc" preserveAspectRatio="xMidYMid meet">
                 <title id="chart-rate-title">{ "Acknowledged messages per second over the last minute, per protocol" }</title>
                 <desc id="chart-rate-desc">{ summary }</desc>

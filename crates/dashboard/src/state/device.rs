@@ -13,6 +13,7 @@ use yew::Reducible;
 
 use super::draft::{Draft, DraftEdit, JSON};
 use super::hub_url::HubUrl;
+use crate::format::{parse_decimal, Num};
 
 /// How many send results the pane keeps.
 pub const MAX_SENDS: usize = 20;
@@ -1129,11 +1130,12 @@ impl BurstForm {
             Ok(n @ 1..=MAX_BURST) => n,
             _ => return Err(format!("count: enter a whole number from 1 to {MAX_BURST}")),
         };
-        let rate = match self.rate.trim().parse::<f64>() {
-            Ok(r) if r.is_finite() && r > 0.0 && r <= MAX_BURST_RATE => r,
+        let rate = match parse_decimal(self.rate.trim()) {
+            Some(r) if r.is_finite() && r > 0.0 && r <= MAX_BURST_RATE => r,
             _ => {
                 return Err(format!(
-                    "rate: enter messages per second, more than 0 and at most {MAX_BURST_RATE}"
+                    "rate: enter messages per second, more than 0 and at most {}",
+                    Num(MAX_BURST_RATE)
                 ))
             }
         };

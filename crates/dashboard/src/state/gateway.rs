@@ -13,6 +13,7 @@ use std::rc::Rc;
 use hubwire_iothub::secret::Secret;
 use hubwire_iothub::ConnectionString;
 
+use crate::format::{parse_decimal, Num};
 use crate::state::hub_url::HubUrl;
 use crate::state::metrics::percentile;
 
@@ -154,11 +155,14 @@ impl fmt::Display for FormError {
             ),
             Self::Rate(v) => write!(
                 f,
-                "rate: \"{v}\" is not a number above 0 and at most {MAX_RATE_PER_DEVICE} messages/s"
+                "rate: \"{v}\" is not a number above 0 and at most {} messages/s",
+                Num(MAX_RATE_PER_DEVICE)
             ),
             Self::TotalRate { total } => write!(
                 f,
-                "all devices together would send {total} messages/s; the page sends at most {MAX_TOTAL_RATE}"
+                "all devices together would send {} messages/s; the page sends at most {}",
+                Num(*total),
+                Num(MAX_TOTAL_RATE)
             ),
             Self::Messages(v) => write!(
                 f,
@@ -342,11 +346,7 @@ pub struct HubTarget {
 impl GatewayForm {
     /// Validates the form into a plan for `target`.
     pub fn plan(&self, target: &HubTarget) -> Result<GatewayPlan, FormError> {
-        let rate: f64 = self
-            .rate
-            .trim()
-            .parse()
-            .ok()
+        let rate: f64 = parse_decimal(self.rate.trim())
             .filter(|r: &f64| r.is_finite() && *r > 0.0 && *r <= MAX_RATE_PER_DEVICE)
             .ok_or_else(|| FormError::Rate(self.rate.clone()))?;
         let messages: u64 = match self.messages.trim() {
