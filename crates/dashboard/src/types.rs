@@ -6,8 +6,9 @@
 use core::fmt;
 
 use hubwire_iothub::secret::Secret;
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
 
 /// `GET /api/hub`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -125,7 +126,7 @@ fn secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error
 }
 
 /// Reads a JSON object into ordered pairs; `null` values are dropped and other non-string
-/// values are kept as their JSON text, so nothing the server sends makes the record unreadable.
+/// values are kept as their JSON text (as sent), so nothing the server sends makes the record unreadable.
 fn ordered_pairs<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Vec<(String, String)>, D::Error> {
@@ -152,11 +153,17 @@ fn ordered_pairs<'de, D: Deserializer<'de>>(
 
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut pairs = Vec::new();
-            while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
-                match value {
-                    serde_json::Value::Null => {}
-                    serde_json::Value::String(s) => pairs.push((key, s)),
-                    other => pairs.push((key, other.to_string())),
+            // Each value is taken as the raw JSON text the server sent (no `serde_json::Value`
+            // tree, which the page is smaller without): strings are unescaped, `null` dropped,
+            // anything else kept as sent.
+            while let Some((key, raw)) = map.next_entry::<String, Box<RawValue>>()? {
+                match raw.get() {
+                    "null" => {}
+                    text if text.starts_with('"') => {
+                        let s: String = serde_json::from_str(text).map_err(A::Error::custom)?;
+                        pairs.push((key, s));
+                    }
+                    text => pairs.push((key, text.to_owned())),
                 }
             }
             Ok(pairs)

@@ -91,7 +91,7 @@ impl Draft {
     fn checked_parts(&self) -> Result<CheckedParts, DraftError> {
         let content_type = non_empty(&self.content_type);
         if content_type.as_deref() == Some(JSON) {
-            serde_json::from_str::<serde_json::Value>(&self.body)
+            serde_json::from_str::<serde::de::IgnoredAny>(&self.body)
                 .map_err(|e| DraftError::NotJson(e.to_string()))?;
         }
         let message_id = non_empty(&self.message_id);

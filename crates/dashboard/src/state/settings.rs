@@ -5,8 +5,13 @@
 //! Parsing is lenient on purpose: storage may hold an older layout, a hand-edited value or
 //! garbage. Every field falls back to its default on its own, and nothing here can panic.
 
+use core::fmt;
 use hubwire_iothub::secret::Secret;
-use serde_json::{json, Map, Value};
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::format::Num;
 
 use super::device::{DeviceState, PollSetting, Protocol, Source};
 use super::sessions::SessionsState;
@@ -85,66 +90,188 @@ pub struct Stored {
 }
 
 /// The JSON written for the hub URL and sessions; secrets only if the user asked for it.
+///
+/// Written by hand and read through [`Node`] rather than through `serde_json::Value`: the
+/// layout is small and fixed, and the page is smaller without `Value` and its map.
 pub fn to_json(hub_url: Option<&str>, sessions: &SessionsState) -> String {
     let remember = sessions.remember_secrets;
-    let list: Vec<Value> = sessions
-        .entries
-        .iter()
-        .map(|entry| {
-            let s = &entry.settings;
-            let mut obj = json!({
-                "name": entry.name,
-                "source": s.source.as_str(),
-                "demoDevice": s.demo_device,
-                "protocol": s.protocol.as_str(),
-                "pollSecs": s.poll.dev_secs,
-                "pollProduction": s.poll.production,
-                "sasHost": s.sas_host,
-                "sasDeviceId": s.sas_device_id,
-            });
-            if remember {
-                if let Value::Object(map) = &mut obj {
-                    map.insert("connectionString".into(), s.pasted.expose().into());
-                    map.insert("sasToken".into(), s.sas_token.expose().into());
-                }
+    let mut out = format!("{{\"version\":{VERSION},\"hubUrl\":");
+    push_opt_str(&mut out, hub_url);
+    out.push_str(if remember {
+        ",\"rememberSecrets\":true"
+    } else {
+        ",\"rememberSecrets\":false"
+    });
+    out.push_str(",\"sessions\":[");
+    for (i, entry) in sessions.entries.iter().enumerate() {
+        let s = &entry.settings;
+        if i > 0 {
+            out.push(',');
+        }
+        let mut field = |key: &str, value: Option<&str>| {
+            out.push_str(if key == "name" { "{\"" } else { ",\"" });
+            out.push_str(key);
+            out.push_str("\":");
+            push_opt_str(&mut out, value);
+        };
+        field("name", Some(&entry.name));
+        field("source", Some(s.source.as_str()));
+        field("demoDevice", s.demo_device.as_deref());
+        field("protocol", Some(s.protocol.as_str()));
+        field("pollSecs", Some(&s.poll.dev_secs));
+        field("sasHost", Some(&s.sas_host));
+        field("sasDeviceId", Some(&s.sas_device_id));
+        if remember {
+            field("connectionString", Some(s.pasted.expose()));
+            field("sasToken", Some(s.sas_token.expose()));
+        }
+        out.push_str(if s.poll.production {
+            ",\"pollProduction\":true}"
+        } else {
+            ",\"pollProduction\":false}"
+        });
+    }
+    out.push_str("]}");
+    out
+}
+
+/// Appends `value` as a JSON string, or `null`.
+fn push_opt_str(out: &mut String, value: Option<&str>) {
+    let Some(value) = value else {
+        out.push_str("null");
+        return;
+    };
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
             }
-            obj
-        })
-        .collect();
-    json!({
-        "version": VERSION,
-        "hubUrl": hub_url,
-        "rememberSecrets": remember,
-        "sessions": list,
-    })
-    .to_string()
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Any stored JSON value, reduced to what the settings read: text, a number (as its text), a
+/// flag, an object read as a session, a list; everything else is `Other`. Every field is read
+/// into a `Node` so that a field of the wrong type only loses that field.
+#[derive(Debug, Default)]
+enum Node {
+    Text(String),
+    Number(String),
+    Flag(bool),
+    Object(Box<SessionJson>),
+    List(Vec<Self>),
+    #[default]
+    Other,
+}
+
+impl Node {
+    fn text(node: &Option<Self>) -> Option<String> {
+        match node {
+            Some(Self::Text(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    fn flag(node: &Option<Self>) -> bool {
+        matches!(node, Some(Self::Flag(true)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NodeVisitor;
+
+        impl<'de> Visitor<'de> for NodeVisitor {
+            type Value = Node;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
+                Ok(Node::Text(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Node, E> {
+                Ok(Node::Text(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node, E> {
+                Ok(Node::Flag(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
+                Ok(Node::Number(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
+                Ok(Node::Number(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
+                Ok(Node::Number(Num(v).to_string()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
+                Ok(Node::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+                let mut list = Vec::new();
+                while let Some(node) = seq.next_element::<Node>()? {
+                    list.push(node);
+                }
+                Ok(Node::List(list))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Node, A::Error> {
+                SessionJson::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|s| Node::Object(Box::new(s)))
+            }
+        }
+
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+/// A stored object: the root and each session use the same field set (unknown fields are
+/// skipped).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct SessionJson {
+    hub_url: Option<Node>,
+    remember_secrets: Option<Node>,
+    sessions: Option<Node>,
+    name: Option<Node>,
+    source: Option<Node>,
+    demo_device: Option<Node>,
+    protocol: Option<Node>,
+    poll_secs: Option<Node>,
+    poll_production: Option<Node>,
+    sas_host: Option<Node>,
+    sas_device_id: Option<Node>,
+    connection_string: Option<Node>,
+    sas_token: Option<Node>,
 }
 
 /// Reads stored settings. `None` (nothing stored) and unreadable text both give the defaults:
 /// no hub URL and one default session.
 pub fn from_json(text: Option<&str>) -> Stored {
-    let root = text
-        .and_then(|t| serde_json::from_str::<Value>(t).ok())
-        .and_then(|v| match v {
-            Value::Object(map) => Some(map),
-            _ => None,
-        })
-        .unwrap_or_default();
-    let remember = root
-        .get("rememberSecrets")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let sessions: Vec<(String, SessionSettings)> = root
-        .get("sessions")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(Value::as_object)
-                .take(MAX_STORED_SESSIONS)
-                .map(|obj| session_from(obj, remember))
-                .collect()
-        })
-        .unwrap_or_default();
+    let root = match text.and_then(|t| serde_json::from_str::<Node>(t).ok()) {
+        Some(Node::Object(root)) => *root,
+        _ => SessionJson::default(),
+    };
+    let remember = Node::flag(&root.remember_secrets);
+    let sessions: Vec<(String, SessionSettings)> = match &root.sessions {
+        Some(Node::List(list)) => list
+            .iter()
+            .filter_map(|node| match node {
+                Node::Object(obj) => Some(session_from(obj, remember)),
+                _ => None,
+            })
+            .take(MAX_STORED_SESSIONS)
+            .collect(),
+        _ => Vec::new(),
+    };
     let sessions = if sessions.is_empty() {
         let mut state = SessionsState::default();
         state.remember_secrets = remember;
@@ -153,48 +280,40 @@ pub fn from_json(text: Option<&str>) -> Stored {
         SessionsState::from_settings(sessions, remember)
     };
     Stored {
-        hub_url: text_field(&root, "hubUrl").filter(|u| !u.trim().is_empty()),
+        hub_url: Node::text(&root.hub_url).filter(|u| !u.trim().is_empty()),
         sessions,
     }
 }
 
-fn text_field(obj: &Map<String, Value>, key: &str) -> Option<String> {
-    obj.get(key).and_then(Value::as_str).map(str::to_owned)
-}
-
-fn session_from(obj: &Map<String, Value>, remember: bool) -> (String, SessionSettings) {
+fn session_from(obj: &SessionJson, remember: bool) -> (String, SessionSettings) {
     let defaults = SessionSettings::default();
-    let text = |key| text_field(obj, key).unwrap_or_default();
-    let secret = |key| {
+    let text = |node: &Option<Node>| Node::text(node).unwrap_or_default();
+    let secret = |node: &Option<Node>| {
         // Secrets written while "remember" was on are ignored once it is off.
-        Secret::new(if remember { text(key) } else { String::new() })
+        Secret::new(if remember { text(node) } else { String::new() })
     };
-    let poll_secs = match obj.get("pollSecs") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
+    let poll_secs = match &obj.poll_secs {
+        Some(Node::Text(s) | Node::Number(s)) => s.clone(),
         _ => defaults.poll.dev_secs.clone(),
     };
     let settings = SessionSettings {
-        source: text_field(obj, "source")
+        source: Node::text(&obj.source)
             .and_then(|s| Source::parse(&s))
             .unwrap_or(defaults.source),
-        demo_device: text_field(obj, "demoDevice").filter(|d| !d.is_empty()),
-        protocol: text_field(obj, "protocol")
+        demo_device: Node::text(&obj.demo_device).filter(|d| !d.is_empty()),
+        protocol: Node::text(&obj.protocol)
             .and_then(|p| Protocol::parse(&p))
             .unwrap_or(defaults.protocol),
         poll: PollSetting {
             dev_secs: poll_secs,
-            production: obj
-                .get("pollProduction")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            production: Node::flag(&obj.poll_production),
         },
-        pasted: secret("connectionString"),
-        sas_host: text("sasHost"),
-        sas_device_id: text("sasDeviceId"),
-        sas_token: secret("sasToken"),
+        pasted: secret(&obj.connection_string),
+        sas_host: text(&obj.sas_host),
+        sas_device_id: text(&obj.sas_device_id),
+        sas_token: secret(&obj.sas_token),
     };
-    (text("name"), settings)
+    (text(&obj.name), settings)
 }
 
 #[cfg(test)]
@@ -319,6 +438,36 @@ mod tests {
         );
         assert!(!entry.settings.poll.production);
         assert_eq!(entry.settings.demo_device, None);
+    }
+
+    #[test]
+    fn written_text_is_json_with_escapes() {
+        let mut sessions = two_sessions(true);
+        sessions.apply(SessionsAction::Rename(1, "a \"q\" \\ \n\u{1}é".into()));
+        let json = to_json(Some("http://h/\"x\""), &sessions);
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["version"], VERSION);
+        assert_eq!(value["hubUrl"], "http://h/\"x\"");
+        assert_eq!(value["sessions"][0]["name"], "a \"q\" \\ \n\u{1}é");
+        assert_eq!(value["sessions"][1]["demoDevice"], "demo-device-2");
+        assert_eq!(value["sessions"][0]["demoDevice"], serde_json::Value::Null);
+        assert_eq!(value["sessions"][1]["pollProduction"], true);
+        let back = from_json(Some(&json));
+        assert_eq!(back.sessions.entries[0].name, "a \"q\" \\ \n\u{1}é");
+        assert_eq!(back.hub_url.as_deref(), Some("http://h/\"x\""));
+    }
+
+    #[test]
+    fn nested_and_odd_values_are_skipped() {
+        let back = from_json(Some(
+            r#"{"extra":{"deep":[1,{"x":null}],"n":-2.5},"sessions":[{"name":"a","pollSecs":2.5,"sasHost":["h"]},[],{"name":"b"}]}"#,
+        ));
+        let entries = &back.sessions.entries;
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].name, "a");
+        assert_eq!(entries[0].settings.poll.dev_secs, "2.5");
+        assert_eq!(entries[0].settings.sas_host, "");
+        assert_eq!(entries[1].name, "b");
     }
 
     #[test]
