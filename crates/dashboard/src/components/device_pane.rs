@@ -6,7 +6,7 @@ use std::rc::Rc;
 use hubwire_iothub::secret::Secret;
 use yew::prelude::*;
 
-use super::fields::{on_change, on_check, on_submit, on_text};
+use super::fields::{id, on_change, on_check, on_submit, on_text};
 use super::kv::KvList;
 use super::message_fields::MessageFields;
 use crate::format;
@@ -65,17 +65,17 @@ pub fn DevicePane(props: &DevicePaneProps) -> Html {
     let current = state.session.as_ref().map(|s| s.generation);
     let p = &props.id_prefix;
     html! {
-        <section class="pane device-pane" aria-labelledby={format!("{p}-pane-title")}>
+        <section class="pane device-pane" aria-labelledby={id(p, "-pane-title")}>
             <div class="pane-head">
-                <h2 id={format!("{p}-pane-title")} class="pane-title">
+                <h2 id={id(p, "-pane-title")} class="pane-title">
                     { props.title.clone() }<span class="pane-sub">{ "browser client" }</span>
                 </h2>
                 { props.head_controls.clone() }
             </div>
             <ConnectionCard ..props.clone() />
-            <section class="card" aria-labelledby={format!("{p}-inbox-title")}>
+            <section class="card" aria-labelledby={id(p, "-inbox-title")}>
                 <div class="card-head">
-                    <h3 id={format!("{p}-inbox-title")}>
+                    <h3 id={id(p, "-inbox-title")}>
                         { "Cloud-to-device inbox" }
                         <span class="count">{ state.inbox.len() }</span>
                     </h3>
@@ -93,10 +93,10 @@ pub fn DevicePane(props: &DevicePaneProps) -> Html {
                     </ol>
                 }
             </section>
-            <section class="card" aria-labelledby={format!("{p}-d2c-title")}>
-                <h3 id={format!("{p}-d2c-title")}>{ "Send device-to-cloud message" }</h3>
+            <section class="card" aria-labelledby={id(p, "-d2c-title")}>
+                <h3 id={id(p, "-d2c-title")}>{ "Send device-to-cloud message" }</h3>
                 <form class="composer" onsubmit={on_submit(props.on_send.clone())}>
-                    <MessageFields id_prefix={format!("{p}-d2c")} draft={state.draft.clone()} with_encoding=true
+                    <MessageFields id_prefix={id(p, "-d2c")} draft={state.draft.clone()} with_encoding=true
                         on_edit={props.on_action.reform(DeviceAction::Draft)} />
                     <div class="actions">
                         <button type="submit" disabled={state.session.is_none()}>{ "Send" }</button>
@@ -166,15 +166,15 @@ fn ConnectionCard(props: &DevicePaneProps) -> Html {
         }))
     };
     html! {
-        <section class="card" aria-labelledby={format!("{p}-connection-title")}>
+        <section class="card" aria-labelledby={id(p, "-connection-title")}>
             <form class="connection" onsubmit={on_submit(props.on_connect.clone())}>
                 <div class="card-head">
-                    <h3 id={format!("{p}-connection-title")}>{ "Connection" }</h3>
+                    <h3 id={id(p, "-connection-title")}>{ "Connection" }</h3>
                     <fieldset class="source" disabled={locked}>
                         <legend>{ "Identity" }</legend>
                         { for Source::ALL.iter().map(|source| html! {
                             <label class="radio">
-                                <input type="radio" name={format!("{p}-source")} value={source.as_str()}
+                                <input type="radio" name={id(p, "-source")} value={source.as_str()}
                                     checked={state.source == *source} onchange={source_change.clone()} />
                                 { source.label() }
                             </label>
@@ -184,43 +184,43 @@ fn ConnectionCard(props: &DevicePaneProps) -> Html {
                 <div class="field-row connect-row">
                     if state.source == Source::Demo {
                         <div class="field grow">
-                            <label for={format!("{p}-demo-device")}>{ "Demo device" }</label>
-                            <select id={format!("{p}-demo-device")} onchange={demo_change} disabled={locked}>
+                            <label for={id(p, "-demo-device")}>{ "Demo device" }</label>
+                            <select id={id(p, "-demo-device")} onchange={demo_change} disabled={locked}>
                                 { demo_options(&props.devices, selected_demo) }
                             </select>
                         </div>
                     } else if state.source == Source::Pasted {
                         <div class="field grow">
-                            <label for={format!("{p}-connection-string")}>{ "Device connection string" }</label>
-                            <input id={format!("{p}-connection-string")} type="password" autocomplete="off"
+                            <label for={id(p, "-connection-string")}>{ "Device connection string" }</label>
+                            <input id={id(p, "-connection-string")} type="password" autocomplete="off"
                                 spellcheck="false" disabled={locked}
                                 placeholder="HostName=…;DeviceId=…;SharedAccessKey=…"
                                 value={state.pasted.expose().to_owned()} oninput={pasted_input} />
                         </div>
                     } else {
                         <div class="field">
-                            <label for={format!("{p}-sas-host")}>{ "Hub host name" }</label>
-                            <input id={format!("{p}-sas-host")} type="text" autocomplete="off"
+                            <label for={id(p, "-sas-host")}>{ "Hub host name" }</label>
+                            <input id={id(p, "-sas-host")} type="text" autocomplete="off"
                                 spellcheck="false" disabled={locked} placeholder="myhub.azure-devices.net"
                                 value={state.sas_host.clone()} oninput={sas_edit(DeviceAction::EditSasHost)} />
                         </div>
                         <div class="field">
-                            <label for={format!("{p}-sas-device")}>{ "Device id" }</label>
-                            <input id={format!("{p}-sas-device")} type="text" autocomplete="off"
+                            <label for={id(p, "-sas-device")}>{ "Device id" }</label>
+                            <input id={id(p, "-sas-device")} type="text" autocomplete="off"
                                 spellcheck="false" disabled={locked}
                                 value={state.sas_device_id.clone()} oninput={sas_edit(DeviceAction::EditSasDevice)} />
                         </div>
                         <div class="field grow">
-                            <label for={format!("{p}-sas-token")}>{ "SAS token" }</label>
-                            <input id={format!("{p}-sas-token")} type="password" autocomplete="off"
+                            <label for={id(p, "-sas-token")}>{ "SAS token" }</label>
+                            <input id={id(p, "-sas-token")} type="password" autocomplete="off"
                                 spellcheck="false" disabled={locked}
                                 placeholder="SharedAccessSignature sr=…&sig=…&se=…"
                                 value={state.sas_token.expose().to_owned()} oninput={sas_token_input} />
                         </div>
                     }
                     <div class="field">
-                        <label for={format!("{p}-protocol")}>{ "Protocol" }</label>
-                        <select id={format!("{p}-protocol")} onchange={protocol_change} disabled={locked}>
+                        <label for={id(p, "-protocol")}>{ "Protocol" }</label>
+                        <select id={id(p, "-protocol")} onchange={protocol_change} disabled={locked}>
                             { for Protocol::AVAILABLE.iter().map(|p| html! {
                                 <option value={p.as_str()} selected={*p == state.protocol}>
                                     { p.label() }
@@ -356,7 +356,7 @@ fn status_line(p: &str, state: &DeviceState) -> Html {
         ConnectionStatus::Failed { reason } => ("status bad", format!("Failed: {reason}")),
     };
     html! {
-        <p class={class} role="status" aria-live="polite" id={format!("{p}-connection-status")}>
+        <p class={class} role="status" aria-live="polite" id={id(p, "-connection-status")}>
             <span class="dot" aria-hidden="true"></span>{ text }
         </p>
     }
@@ -427,14 +427,14 @@ fn PollSettings(props: &PollSettingsProps) -> Html {
     html! {
         <div class="poll-settings">
             <div class="field poll-secs">
-                <label for={format!("{p}-poll-secs")}>{ "Poll every (s)" }</label>
-                <input id={format!("{p}-poll-secs")} type="number" min="1" max={MAX_DEV_POLL_SECS.to_string()}
+                <label for={id(p, "-poll-secs")}>{ "Poll every (s)" }</label>
+                <input id={id(p, "-poll-secs")} type="number" min="1" max={MAX_DEV_POLL_SECS.to_string()}
                     step="1" inputmode="numeric" disabled={locked || setting.production}
                     aria-invalid={invalid.then_some("true")}
                     value={setting.dev_secs.clone()} oninput={secs_input} />
             </div>
-            <label class="checkbox" for={format!("{p}-poll-production")}>
-                <input id={format!("{p}-poll-production")} type="checkbox" checked={setting.production}
+            <label class="checkbox" for={id(p, "-poll-production")}>
+                <input id={id(p, "-poll-production")} type="checkbox" checked={setting.production}
                     disabled={locked} onchange={production_change} />
                 { "Production interval (25 min)" }
             </label>
@@ -493,19 +493,19 @@ fn poll_bar(
     };
     html! {
         <div class="poll-bar" role="group" aria-label="HTTPS polling">
-            <span id={format!("{p}-poll-countdown")} class={class}>{ text }</span>
-            <button type="button" id={format!("{p}-poll-now")} class="small" disabled={!connected || polling_now}
+            <span id={id(p, "-poll-countdown")} class={class}>{ text }</span>
+            <button type="button" id={id(p, "-poll-now")} class="small" disabled={!connected || polling_now}
                 onclick={on_poll_now.reform(|_: MouseEvent| ())}>
                 { "Poll now" }
             </button>
-            <button type="button" id={format!("{p}-poll-toggle")} class="secondary small" disabled={!connected}
+            <button type="button" id={id(p, "-poll-toggle")} class="secondary small" disabled={!connected}
                 onclick={on_set_polling.reform(move |_: MouseEvent| !running)}>
                 { if running { "Pause polling" } else { "Resume polling" } }
             </button>
             if let Some(schedule) = schedule {
                 <span class="muted poll-schedule">{ schedule }</span>
             }
-            <span id={format!("{p}-poll-result")} class={classes!("poll-result", result_class)} role="status"
+            <span id={id(p, "-poll-result")} class={classes!("poll-result", result_class)} role="status"
                 aria-live="polite">{ result }</span>
         </div>
     }
@@ -683,14 +683,14 @@ fn BurstControls(props: &DevicePaneProps) -> Html {
             aria-label="Send the message several times">
             <div class="field-row burst-row">
                 <div class="field">
-                    <label for={format!("{p}-burst-count")}>{ "Times" }</label>
-                    <input id={format!("{p}-burst-count")} type="number" min="1"
+                    <label for={id(p, "-burst-count")}>{ "Times" }</label>
+                    <input id={id(p, "-burst-count")} type="number" min="1"
                         max={MAX_BURST.to_string()} step="1" inputmode="numeric" disabled={running}
                         value={form.count.clone()} oninput={edit(BurstFormEdit::Count)} />
                 </div>
                 <div class="field">
-                    <label for={format!("{p}-burst-rate")}>{ "Rate (msg/s)" }</label>
-                    <input id={format!("{p}-burst-rate")} type="number" min="0.1" step="any"
+                    <label for={id(p, "-burst-rate")}>{ "Rate (msg/s)" }</label>
+                    <input id={id(p, "-burst-rate")} type="number" min="0.1" step="any"
                         inputmode="decimal" disabled={running}
                         value={form.rate.clone()} oninput={edit(BurstFormEdit::Rate)} />
                 </div>
@@ -733,9 +733,9 @@ fn burst_progress(p: &str, burst: &Burst) -> Html {
     }
     html! {
         <div class={classes!("burst-progress", state)}>
-            <progress id={format!("{p}-burst-progress")} max={burst.total.to_string()}
+            <progress id={id(p, "-burst-progress")} max={burst.total.to_string()}
                 value={done.to_string()} aria-label="Messages acknowledged or failed" />
-            <p id={format!("{p}-burst-status")} role="status" aria-live="polite">{ text }</p>
+            <p id={id(p, "-burst-status")} role="status" aria-live="polite">{ text }</p>
             if let Some(error) = &burst.first_error {
                 <p class="error">{ format!("first failure: {error}") }</p>
             }

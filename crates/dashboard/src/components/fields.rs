@@ -3,6 +3,15 @@
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::{Callback, Event, InputEvent, SubmitEvent, TargetCast};
 
+/// An element id: the pane's prefix and a suffix. A plain concatenation, not `format!`: the
+/// views build dozens of ids, and each `format!` call site costs more code than this call.
+pub(crate) fn id(prefix: &str, suffix: &str) -> String {
+    let mut id = String::with_capacity(prefix.len() + suffix.len());
+    id.push_str(prefix);
+    id.push_str(suffix);
+    id
+}
+
 /// The current value of the input, textarea or select an event came from.
 fn value_of<E: TargetCast>(event: &E) -> Option<String> {
     if let Some(input) = event.target_dyn_into::<HtmlInputElement>() {

@@ -2,7 +2,7 @@
 
 use yew::prelude::*;
 
-use super::fields::on_text;
+use super::fields::{id, on_text};
 use super::properties_editor::PropertiesEditor;
 use crate::state::draft::{Draft, DraftEdit};
 
@@ -35,19 +35,19 @@ pub fn MessageFields(props: &MessageFieldsProps) -> Html {
         on_text(Callback::from(move |v| on_edit.emit(make(v))))
     };
     let on_property = props.on_edit.reform(DraftEdit::Property);
-    let list_id = format!("{p}-content-types");
-    let enc_list = format!("{p}-content-encodings");
+    let list_id = id(p, "-content-types");
+    let enc_list = id(p, "-content-encodings");
     html! {
         <>
             <div class="field">
-                <label for={format!("{p}-body")}>{ "Body" }</label>
-                <textarea id={format!("{p}-body")} rows="2" spellcheck="false"
+                <label for={id(p, "-body")}>{ "Body" }</label>
+                <textarea id={id(p, "-body")} rows="2" spellcheck="false"
                     value={props.draft.body.clone()} oninput={edit(DraftEdit::Body)} />
             </div>
             <div class="field-row">
                 <div class="field">
-                    <label for={format!("{p}-content-type")}>{ "Content type" }</label>
-                    <input id={format!("{p}-content-type")} type="text" list={list_id.clone()}
+                    <label for={id(p, "-content-type")}>{ "Content type" }</label>
+                    <input id={id(p, "-content-type")} type="text" list={list_id.clone()}
                         autocomplete="off" spellcheck="false" placeholder="none"
                         value={props.draft.content_type.clone()} oninput={edit(DraftEdit::ContentType)} />
                     <datalist id={list_id}>
@@ -56,8 +56,8 @@ pub fn MessageFields(props: &MessageFieldsProps) -> Html {
                 </div>
                 if props.with_encoding {
                     <div class="field">
-                        <label for={format!("{p}-content-encoding")}>{ "Content encoding" }</label>
-                        <input id={format!("{p}-content-encoding")} type="text" list={enc_list.clone()}
+                        <label for={id(p, "-content-encoding")}>{ "Content encoding" }</label>
+                        <input id={id(p, "-content-encoding")} type="text" list={enc_list.clone()}
                             autocomplete="off" spellcheck="false"
                             placeholder={if props.draft.content_type.trim() == crate::state::draft::JSON { "utf-8 (JSON default)" } else { "none" }}
                             value={props.draft.content_encoding.clone()} oninput={edit(DraftEdit::ContentEncoding)} />
@@ -67,8 +67,8 @@ pub fn MessageFields(props: &MessageFieldsProps) -> Html {
                     </div>
                 }
                 <div class="field">
-                    <label for={format!("{p}-message-id")}>{ "Message id (optional)" }</label>
-                    <input id={format!("{p}-message-id")} type="text" autocomplete="off"
+                    <label for={id(p, "-message-id")}>{ "Message id (optional)" }</label>
+                    <input id={id(p, "-message-id")} type="text" autocomplete="off"
                         spellcheck="false" placeholder="none"
                         value={props.draft.message_id.clone()} oninput={edit(DraftEdit::MessageId)} />
                 </div>
