@@ -9,7 +9,8 @@
 # Each variant: cargo build --profile wasm-release --target wasm32-unknown-unknown, then
 # wasm-bindgen --target web, then wasm-opt -Oz --converge (binaryen from .tools/, scripts/install.sh).
 # Prints, per variant, the size of what a page downloads (W3 in WORKLOADS.md): the .wasm and
-# the JS glue, raw and gzip -9, and their sum. Also writes target/pkg/sizes.json.
+# the JS glue, raw and gzip -9, and their sum. Also writes target/pkg/sizes.json. Each folder
+# gets its package.json and README from scripts/package-pkg.sh.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,7 +36,7 @@ while [[ $# -gt 0 ]]; do
             shift
             ;;
         -h | --help)
-            sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *) die "unknown argument: $1 (try --help)" ;;
@@ -90,6 +91,8 @@ build_variant() {
 
 for v in "${VARIANTS[@]}"; do
     build_variant "$v"
+    # The folder was just recreated: make it a whole npm-style package again.
+    "$ROOT/scripts/package-pkg.sh" --variant "$v"
 done
 
 # --- sizes (every variant present, built now or before) ---------------------------------------

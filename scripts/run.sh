@@ -37,7 +37,7 @@ fi
 # The `hubwire` package (target/pkg/full/) for the example portal page in www/portal/.
 PORTAL=0
 note "building the JavaScript package: scripts/build-pkg.sh --variant full"
-if "$ROOT/scripts/build-pkg.sh" --variant full --quiet && "$ROOT/scripts/package-pkg.sh" --variant full; then
+if "$ROOT/scripts/build-pkg.sh" --variant full --quiet; then
     PORTAL=1
     DEVHUB_ARGS+=(--static "/portal=$ROOT/www/portal" --static "/portal/pkg=$ROOT/target/pkg/full")
 else

@@ -9,7 +9,7 @@
 #   interop    the official Azure IoT Node device SDK against devhub over TLS (node --test)
 #   e2e        Playwright tests of the served dashboard and of the example portal page
 #              (tests/e2e/*.test.mjs); first builds the JavaScript package (scripts/build-pkg.sh
-#              --variant full, scripts/package-pkg.sh) and type-checks tests/types/ against it
+#              --variant full) and type-checks tests/types/ against it
 # With no SUITE, all of them run. Logs go to artifacts/test-logs/. Exits non-zero when any
 # suite fails; everything started here is stopped on exit.
 set -euo pipefail
@@ -171,10 +171,10 @@ fi
 # TypeScript check of a typed example against its .d.ts. devhub serves it at /portal/pkg/.
 PKG_OK=0
 if selected e2e; then
-    note "package: scripts/build-pkg.sh --variant full, scripts/package-pkg.sh, tsc -p tests/types"
+    note "package: scripts/build-pkg.sh --variant full, tsc -p tests/types"
     t0=$(date +%s)
     build_package() {
-        "$ROOT/scripts/build-pkg.sh" --variant full --quiet && "$ROOT/scripts/package-pkg.sh" --variant full
+        "$ROOT/scripts/build-pkg.sh" --variant full --quiet
     }
     if ! run_logged "$LOG_DIR/package.log" build_package; then
         record package FAIL $(($(date +%s) - t0)) "the package did not build (see $LOGS/package.log)"

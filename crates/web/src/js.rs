@@ -646,8 +646,8 @@ impl HubwireDevice {
         })
     }
 
-    /// HTTP: milliseconds until the next scheduled poll; `null` while polling, when polling is
-    /// stopped, and on MQTT.
+    /// HTTP: milliseconds until the next scheduled poll; `undefined` while polling, when polling
+    /// is stopped, and on MQTT or AMQP.
     #[wasm_bindgen(js_name = nextPollIn)]
     pub fn next_poll_in(&self) -> Option<f64> {
         self.client.next_poll_in().map(|d| d.as_secs_f64() * 1000.0)
@@ -700,7 +700,7 @@ impl HubwireDevice {
     /// Completes a received message (HTTP: removes it from the queue; implicit on MQTT,
     /// resolves for tokens of this client).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn complete(&self, lock_token: String) -> Promise {
+    pub fn complete(&self, #[wasm_bindgen(js_name = lockToken)] lock_token: String) -> Promise {
         let client = self.client.clone();
         future_to_promise(async move {
             client
@@ -714,7 +714,7 @@ impl HubwireDevice {
     /// Abandons a received message (HTTP: delivered again); rejects with code `NotSupported`
     /// on MQTT.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn abandon(&self, lock_token: String) -> Promise {
+    pub fn abandon(&self, #[wasm_bindgen(js_name = lockToken)] lock_token: String) -> Promise {
         let client = self.client.clone();
         future_to_promise(async move {
             client
@@ -728,7 +728,7 @@ impl HubwireDevice {
     /// Rejects (dead-letters) a received message (HTTP); rejects with code `NotSupported` on
     /// MQTT.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn reject(&self, lock_token: String) -> Promise {
+    pub fn reject(&self, #[wasm_bindgen(js_name = lockToken)] lock_token: String) -> Promise {
         let client = self.client.clone();
         future_to_promise(async move {
             client
@@ -768,7 +768,7 @@ impl HubwireDevice {
     }
 
     /// The protocol in use (`"mqtt"`, `"amqp"` or `"http"`).
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "\"mqtt\" | \"amqp\" | \"http\"")]
     pub fn protocol(&self) -> String {
         self.client.protocol().as_str().into()
     }

@@ -249,7 +249,7 @@ impl HubwireGatewayDevice {
 
     /// Completes a received message (`accepted`).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn complete(&self, lock_token: String) -> Promise {
+    pub fn complete(&self, #[wasm_bindgen(js_name = lockToken)] lock_token: String) -> Promise {
         let device = self.device.clone();
         future_to_promise(async move {
             device
@@ -262,7 +262,7 @@ impl HubwireGatewayDevice {
 
     /// Abandons a received message (`released`: delivered again).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn abandon(&self, lock_token: String) -> Promise {
+    pub fn abandon(&self, #[wasm_bindgen(js_name = lockToken)] lock_token: String) -> Promise {
         let device = self.device.clone();
         future_to_promise(async move {
             device
@@ -275,7 +275,7 @@ impl HubwireGatewayDevice {
 
     /// Rejects a received message (`rejected`: dead-lettered).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn reject(&self, lock_token: String) -> Promise {
+    pub fn reject(&self, #[wasm_bindgen(js_name = lockToken)] lock_token: String) -> Promise {
         let device = self.device.clone();
         future_to_promise(async move {
             device
