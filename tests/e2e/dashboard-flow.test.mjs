@@ -41,6 +41,17 @@ async function waitForCountdown(page, n, ok, what, timeout = 10_000) {
   assert.fail(`${what}; the countdown shows “${last}”`);
 }
 
+/** The "Cloud → device delivery" row of `protocol` once it lists a timed delivery: its count. */
+async function c2dDelivered(page, protocol) {
+  const row = page.locator(`#c2d-table tr[data-protocol="${protocol}"]`);
+  await row.waitFor({ timeout: 10_000 });
+  const count = Number(await row.locator('td[data-col="count"]').innerText());
+  assert.ok(count >= 1, `the delivery table times at least one ${protocol} message (${count})`);
+  const p50 = Number(await row.locator('td[data-col="p50"]').getAttribute('data-ms'));
+  assert.ok(Number.isFinite(p50) && p50 >= 0, `a median delivery time for ${protocol}: ${p50}`);
+  return { count, p50 };
+}
+
 describe('dashboard device sessions and cloud pane, per protocol', { timeout: 120_000 }, () => {
   let browser;
 
@@ -93,6 +104,7 @@ describe('dashboard device sessions and cloud pane, per protocol', { timeout: 12
     assert.match(await panel(page, 1).getByRole('note').filter({ hasText: 'PUBACK' }).innerText(), /abandon and reject need AMQP or HTTPS/);
     await inboxItem.scrollIntoViewIfNeeded();
     await screenshot(page, 'flow-mqtt-inbox');
+    await c2dDelivered(page, 'mqtt-ws');
 
     // The hub's view: nothing queued, positive feedback for the completion.
     assert.equal((await deviceView(mqttDevice)).c2dQueued, 0);
@@ -190,6 +202,10 @@ describe('dashboard device sessions and cloud pane, per protocol', { timeout: 12
     assert.match(text, /lockToken\s*\S+/);
     await delivered.scrollIntoViewIfNeeded();
     await screenshot(page, 'flow-https-03-received', { full: true });
+    // Timed from the cloud pane's send to the poll that fetched it.
+    await c2dDelivered(page, 'https');
+    await page.locator('#c2d-delivery').scrollIntoViewIfNeeded();
+    await screenshot(page, 'c2d-push-vs-poll');
 
     // Abandon: the hub delivers it again with the delivery count raised.
     await delivered.getByRole('button', { name: 'Abandon' }).click();

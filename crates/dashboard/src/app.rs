@@ -7,13 +7,14 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::components::{CloudPane, HubBar, MetricsPane};
-use crate::gateway::GatewayPanel;
+use crate::gateway::{now_ms, GatewayPanel};
 use crate::hooks::{use_event_feed, use_hub_loader};
 use crate::metrics::use_metrics;
 use crate::services::{devices, storage};
 use crate::session::DeviceSessions;
 use crate::state::cloud::{C2dOutcome, CloudAction, CloudState};
 use crate::state::hub::{CloudSupport, HubAction, HubState};
+use crate::state::metrics::MetricsAction;
 use crate::state::settings;
 
 /// The page.
@@ -48,8 +49,22 @@ fn Dashboard() -> Html {
     let c2d_device = Some(cloud.c2d_device.clone())
         .filter(|id| devices.iter().any(|d| &d.device_id == id))
         .or_else(|| devices.first().map(|d| d.device_id.clone()));
-    let on_send_c2d = c2d_callback(&hub, &cloud, c2d_counter, c2d_device.clone());
     let metrics = use_metrics();
+    let on_send_c2d = c2d_callback(
+        &hub,
+        &cloud,
+        c2d_counter,
+        c2d_device.clone(),
+        metrics.on_c2d.clone(),
+    );
+    let on_c2d_received =
+        metrics
+            .on_c2d
+            .reform(|(protocol, message_id, at_ms)| MetricsAction::C2dReceived {
+                protocol,
+                message_id,
+                at_ms,
+            });
     let on_sample = metrics.on_sample.clone();
 
     let hub_actions = hub.dispatcher();
@@ -78,6 +93,7 @@ fn Dashboard() -> Html {
                     devhub={hub.devhub_target()}
                     demo_note={hub.demo_note().map(AttrValue::from)}
                     on_sample={on_sample}
+                    on_c2d_received={on_c2d_received}
                     on_refresh_devices={{
                         let hub = hub_actions.clone();
                         Callback::from(move |()| hub.dispatch(HubAction::RefreshDevices))
@@ -113,6 +129,7 @@ fn c2d_callback(
     cloud: &UseReducerHandle<CloudState>,
     counter: Rc<std::cell::RefCell<u64>>,
     target: Option<String>,
+    on_c2d: Callback<MetricsAction>,
 ) -> Callback<()> {
     let hub = hub.clone();
     let cloud = cloud.clone();
@@ -140,12 +157,21 @@ fn c2d_callback(
         });
         let cloud = cloud.dispatcher();
         let hub = hub.dispatcher();
+        let on_c2d = on_c2d.clone();
         spawn_local(async move {
+            // Timed from the request's start: a pushed message can arrive before the answer.
+            let sent_ms = now_ms();
             let outcome = match devices::send_c2d(&url, &device_id, &request).await {
-                Ok(accepted) => C2dOutcome::Queued {
-                    message_id: accepted.message_id,
-                    sequence_number: accepted.sequence_number,
-                },
+                Ok(accepted) => {
+                    on_c2d.emit(MetricsAction::C2dSent {
+                        message_id: accepted.message_id.clone(),
+                        sent_ms,
+                    });
+                    C2dOutcome::Queued {
+                        message_id: accepted.message_id,
+                        sequence_number: accepted.sequence_number,
+                    }
+                }
                 Err(e) => C2dOutcome::Failed(e.to_string()),
             };
             cloud.dispatch(CloudAction::SendFinished { id, outcome });

@@ -414,6 +414,9 @@ pub(crate) struct DeviceConnectionProviderProps {
     pub(crate) initial: SessionSettings,
     /// Receives one sample per acknowledged device-to-cloud message.
     pub(crate) on_sample: Callback<Sample>,
+    /// Each C2D message the inbox receives: protocol, message id, `performance.now()` ms.
+    #[prop_or_default]
+    pub(crate) on_c2d_received: Callback<(Protocol, String, f64)>,
     /// The tree that may use [`use_device`].
     pub(crate) children: Html,
 }
@@ -429,13 +432,16 @@ pub(crate) fn DeviceConnectionProvider(props: &DeviceConnectionProviderProps) ->
     let on_sample = use_mut_ref(|| props.on_sample.clone());
     // Background sends report through the latest callback the parent gave.
     *on_sample.borrow_mut() = props.on_sample.clone();
+    let on_c2d = use_mut_ref(|| props.on_c2d_received.clone());
+    *on_c2d.borrow_mut() = props.on_c2d_received.clone();
     {
         let dispatch = state.dispatcher();
         let slot = client.clone();
         use_effect_with(state.session.clone(), move |session| {
             let alive = Rc::new(Cell::new(true));
             if let Some(session) = session.clone() {
-                spawn_local(pump(session, dispatch, slot.clone(), alive.clone()));
+                let pump = pump(session, dispatch, slot.clone(), alive.clone(), on_c2d);
+                spawn_local(pump);
             }
             move || {
                 alive.set(false);
@@ -466,8 +472,10 @@ async fn pump(
     dispatch: UseReducerDispatcher<DeviceState>,
     slot: ClientSlot,
     alive: Rc<Cell<bool>>,
+    on_c2d: Rc<RefCell<Callback<(Protocol, String, f64)>>>,
 ) {
     let generation = session.generation;
+    let protocol = session.protocol;
     let report = |status: ConnectionStatus| {
         if alive.get() {
             dispatch.dispatch(DeviceAction::Client { generation, status });
@@ -510,7 +518,12 @@ async fn pump(
     let statuses = client.status_events().map(Input::Status).boxed_local();
     let inputs = match client.messages() {
         Some(messages) => {
-            let messages = messages.map(|received| {
+            let messages = messages.map(move |received| {
+                // Timed on arrival, before the render, for the push-vs-poll comparison.
+                if let Some(id) = received.message().message_id.clone() {
+                    let emit = on_c2d.borrow().clone();
+                    emit.emit((protocol, id, now_ms()));
+                }
                 let label = format::clock_label(js_sys::Date::now());
                 Input::Message(Box::new(InboxMessage::from_message(
                     received.message(),

@@ -30,6 +30,8 @@ pub(crate) struct MetricsHandle {
     pub(crate) on_samples: Callback<Vec<Sample>>,
     /// Forgets everything measured.
     pub(crate) on_clear: Callback<()>,
+    /// C2D sends and arrivals to time (few, so not batched).
+    pub(crate) on_c2d: Callback<MetricsAction>,
 }
 
 /// The metrics reducer with batching and a one-second clock.
@@ -69,11 +71,15 @@ pub(crate) fn use_metrics() -> MetricsHandle {
                 let buffer = buffer.clone();
                 Callback::from(move |s: Vec<Sample>| buffer.borrow_mut().extend(s))
             };
+            let c2d = {
+                let dispatch = dispatch.clone();
+                Callback::from(move |a: MetricsAction| dispatch.dispatch(a))
+            };
             let clear = Callback::from(move |()| {
                 buffer.borrow_mut().clear();
                 dispatch.dispatch(MetricsAction::Clear);
             });
-            (one, many, clear)
+            (one, many, clear, c2d)
         }
     });
     MetricsHandle {
@@ -81,5 +87,6 @@ pub(crate) fn use_metrics() -> MetricsHandle {
         on_sample: callbacks.0.clone(),
         on_samples: callbacks.1.clone(),
         on_clear: callbacks.2.clone(),
+        on_c2d: callbacks.3.clone(),
     }
 }

@@ -11,7 +11,7 @@ use yew::prelude::*;
 use crate::components::DevicePane;
 use crate::connection::{use_device, DeviceConnectionProvider};
 use crate::services::storage;
-use crate::state::device::{ConnectionStatus, DevhubTarget, Source};
+use crate::state::device::{ConnectionStatus, DevhubTarget, Protocol, Source};
 use crate::state::hub::Load;
 use crate::state::hub_url::HubUrl;
 use crate::state::metrics::Sample;
@@ -34,6 +34,10 @@ pub(crate) struct DeviceSessionsProps {
     pub(crate) demo_note: Option<AttrValue>,
     /// One sample per acknowledged device-to-cloud message, from every session.
     pub(crate) on_sample: Callback<Sample>,
+    /// Each C2D message a session's inbox receives: protocol, message id, arrival
+    /// (`performance.now()` ms).
+    #[prop_or_default]
+    pub(crate) on_c2d_received: Callback<(Protocol, String, f64)>,
     /// Ask for a fresh device list (connected flags changed).
     pub(crate) on_refresh_devices: Callback<()>,
 }
@@ -135,6 +139,7 @@ pub(crate) fn DeviceSessions(props: &DeviceSessionsProps) -> Html {
                         devices={props.devices.clone()} devhub={props.devhub.clone()}
                         demo_note={props.demo_note.clone()}
                         on_session={on_session.clone()} on_sample={props.on_sample.clone()}
+                        on_c2d_received={props.on_c2d_received.clone()}
                         on_refresh_devices={props.on_refresh_devices.clone()} />
                 }) }
             </div>
@@ -173,6 +178,8 @@ pub(crate) struct DeviceSessionProps {
     pub(crate) on_session: Callback<SessionsAction>,
     /// One sample per acknowledged send.
     pub(crate) on_sample: Callback<Sample>,
+    /// Each received C2D message.
+    pub(crate) on_c2d_received: Callback<(Protocol, String, f64)>,
     /// Ask for a fresh device list.
     pub(crate) on_refresh_devices: Callback<()>,
 }
@@ -181,7 +188,8 @@ pub(crate) struct DeviceSessionProps {
 #[component]
 pub(crate) fn DeviceSession(props: &DeviceSessionProps) -> Html {
     html! {
-        <DeviceConnectionProvider initial={props.initial.clone()} on_sample={props.on_sample.clone()}>
+        <DeviceConnectionProvider initial={props.initial.clone()} on_sample={props.on_sample.clone()}
+            on_c2d_received={props.on_c2d_received.clone()}>
             <SessionPanel ..props.clone() />
         </DeviceConnectionProvider>
     }

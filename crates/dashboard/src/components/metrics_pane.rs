@@ -8,7 +8,9 @@ use yew::prelude::*;
 
 use crate::format::{self, Fixed};
 use crate::state::device::Protocol;
-use crate::state::metrics::{MetricsState, ProtocolAggregate, HISTORY_SECS, RATE_WINDOW_SECS};
+use crate::state::metrics::{
+    C2dAggregate, MetricsState, ProtocolAggregate, HISTORY_SECS, RATE_WINDOW_SECS,
+};
 
 /// Properties of [`MetricsPane`].
 #[derive(Properties, PartialEq, Clone)]
@@ -172,6 +174,7 @@ pub fn MetricsPane(props: &MetricsPaneProps) -> Html {
                 <BytesChart aggregates={Rc::new(aggregates.clone())} />
                 <LatencyChart state={state.clone()} protocols={Rc::new(protocols.clone())} />
                 <RateChart state={state.clone()} protocols={Rc::new(protocols)} />
+                <C2dDelivery aggregates={Rc::new(state.c2d_aggregates())} />
             </div>
         </section>
     }
@@ -437,6 +440,91 @@ fn RateChart(props: &SeriesProps) -> Html {
     }
 }
 
+#[derive(Properties, PartialEq)]
+struct C2dProps {
+    aggregates: Rc<Vec<C2dAggregate>>,
+}
+
+/// x of a bar's end on a log scale (1 ms … `max` ms), so milliseconds and minutes both show.
+fn log_x(ms: f64, max: f64) -> f64 {
+    let span = (max.max(10.0)).log10();
+    LEFT + (ms.max(1.0).log10() / span).clamp(0.0, 1.0) * (W - LEFT - RIGHT - 70.0)
+}
+
+/// Chart 4: cloud-to-device delivery, send → arrival in a session's inbox (push vs poll).
+#[component]
+fn C2dDelivery(props: &C2dProps) -> Html {
+    let aggs = &props.aggregates;
+    let max = nice_max(aggs.iter().map(|a| a.max_ms).fold(0.0, f64::max));
+    let row_h = 34.0;
+    let h = TOP + row_h * aggs.len() as f64 + 10.0;
+    let summary = aggs
+        .iter()
+        .map(|a| {
+            let p = short_name(a.protocol);
+            format!(
+                "{p}: median {}, slowest {}",
+                opt_ms(a.p50_ms),
+                format::latency(a.max_ms)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    html! {
+        <figure class="card chart" id="c2d-delivery">
+            <figcaption>
+                <h3>{ "Cloud → device delivery" }</h3>
+                <p class="muted">{ "MQTT and AMQP push; HTTPS waits for the next poll. \
+                    Only messages sent from this page's cloud pane can be timed." }</p>
+            </figcaption>
+            if aggs.is_empty() {
+                <p class="muted">{ "Send a message from the cloud pane to a connected session." }</p>
+            } else {
+                <table class="metrics-table" id="c2d-table" aria-label="Cloud to device delivery per protocol">
+                    <thead><tr>
+                        <th scope="col">{ "Protocol" }</th>
+                        <th scope="col" class="num">{ "Delivered" }</th>
+                        <th scope="col" class="num">{ "p50" }</th>
+                        <th scope="col" class="num">{ "Max" }</th>
+                    </tr></thead>
+                    <tbody>
+                        { for aggs.iter().map(|a| html! {
+                            <tr key={a.protocol.as_str()} data-protocol={a.protocol.as_str()}>
+                                <th scope="row">{ short_name(a.protocol) }</th>
+                                <td class="num" data-col="count">{ a.count }</td>
+                                <td class="num" data-col="p50" data-ms={a.p50_ms.map(|v| Fixed(v, 0).to_string())}>{ opt_ms(a.p50_ms) }</td>
+                                <td class="num">{ format::latency(a.max_ms) }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+                <svg viewBox={format!("0 0 {} {}", Fixed(W, 0), Fixed(h, 0))} width="100%" role="img"
+                aria-labelledby="chart-c2d-title chart-c2d-desc" preserveAspectRatio="xMidYMid meet">
+                <title id="chart-c2d-title">{ "Median cloud-to-device delivery time per protocol, log scale" }</title>
+                <desc id="chart-c2d-desc">{ summary }</desc>
+                { for aggs.iter().enumerate().map(|(i, a)| {
+                    let y = TOP + row_h * i as f64;
+                    let v = a.p50_ms.unwrap_or(0.0);
+                    let end = log_x(v, max);
+                    html! {
+                        <g class="bar-group" data-protocol={a.protocol.as_str()}>
+                            <text x={Fixed(LEFT - 6.0, 0).to_string()} y={Fixed(y + 17.0, 1).to_string()} text-anchor="end">
+                                { short_name(a.protocol) }
+                            </text>
+                            <rect x={Fixed(LEFT, 0).to_string()} y={Fixed(y, 1).to_string()} height="24"
+                                width={Fixed((end - LEFT).max(2.0), 1).to_string()} fill={colour(a.protocol)} />
+                            <text class="bar-label" x={Fixed(end.max(LEFT + 2.0) + 6.0, 1).to_string()} y={Fixed(y + 17.0, 1).to_string()}>
+                                { opt_ms(a.p50_ms) }
+                            </text>
+                        </g>
+                    }
+                }) }
+                </svg>
+            }
+        </figure>
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,6 +548,18 @@ mod tests {
         assert_eq!(p, "56.0,184.0 588.0,14.0 322.0,99.0");
         // Out-of-range values are clamped to the plot.
         assert_eq!(polyline_points(&[(90.0, 20.0)], 10.0), "56.0,14.0");
+    }
+
+    #[test]
+    fn log_scale_separates_milliseconds_from_seconds() {
+        let (a, b, c) = (
+            log_x(5.0, 10_000.0),
+            log_x(5_000.0, 10_000.0),
+            log_x(10_000.0, 10_000.0),
+        );
+        assert!(LEFT < a && a < b && b < c);
+        assert_eq!(log_x(0.0, 10_000.0), LEFT);
+        assert_eq!(c, W - RIGHT - 70.0);
     }
 
     #[test]

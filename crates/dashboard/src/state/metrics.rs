@@ -89,8 +89,108 @@ pub enum MetricsAction {
         /// Current time.
         now_ms: f64,
     },
+    /// The cloud pane's C2D send that the hub accepted as `message_id`; `sent_ms` is when the
+    /// request left the page (`performance.now()` ms).
+    C2dSent {
+        /// Message id the hub used.
+        message_id: String,
+        /// When the send started.
+        sent_ms: f64,
+    },
+    /// A device session's inbox received C2D message `message_id` at `at_ms`.
+    C2dReceived {
+        /// The session's transport.
+        protocol: Protocol,
+        /// Message id from the message's properties.
+        message_id: String,
+        /// When it arrived (`performance.now()` ms).
+        at_ms: f64,
+    },
     /// Forget everything measured so far.
     Clear,
+}
+
+/// Send times (and early arrivals) remembered for matching C2D deliveries, per list.
+pub const C2D_PENDING_CAPACITY: usize = 64;
+/// Delivery latencies kept for the C2D median (the most recent ones).
+pub const C2D_RING_CAPACITY: usize = 256;
+
+/// Cloud-to-device delivery of one protocol: send (cloud pane) → arrival (device inbox).
+#[derive(Clone, Debug, PartialEq)]
+pub struct C2dAggregate {
+    /// The protocol.
+    pub protocol: Protocol,
+    /// Timed deliveries since the last clear.
+    pub count: u64,
+    /// Median over the deliveries still in the ring.
+    pub p50_ms: Option<f64>,
+    /// Slowest delivery since the last clear.
+    pub max_ms: f64,
+}
+
+/// C2D sends waiting for their arrival and arrivals that beat the hub's answer (push can
+/// deliver before the send request returns), both bounded, plus the measured deliveries.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct C2dTiming {
+    sent: VecDeque<(String, f64)>,
+    early: VecDeque<(Protocol, String, f64)>,
+    latencies: VecDeque<(Protocol, f64)>,
+    /// `(count, max ms)` per protocol.
+    totals: [(u64, f64); 3],
+}
+
+impl C2dTiming {
+    fn sent(&mut self, message_id: String, sent_ms: f64) {
+        // Only arrivals after the send started: an older one is a redelivery of an earlier
+        // message that reused the id.
+        let early = |(_, id, at): &(Protocol, String, f64)| *id == message_id && *at >= sent_ms;
+        if let Some(i) = self.early.iter().position(early) {
+            if let Some((protocol, _, at)) = self.early.remove(i) {
+                self.delivered(protocol, at - sent_ms);
+            }
+            return;
+        }
+        push_bounded(&mut self.sent, (message_id, sent_ms), C2D_PENDING_CAPACITY);
+    }
+
+    fn received(&mut self, protocol: Protocol, message_id: String, at_ms: f64) {
+        // Matched once: redeliveries (abandon, lock expiry) are not new sends.
+        match self.sent.iter().position(|(id, _)| *id == message_id) {
+            Some(i) => {
+                if let Some((_, sent)) = self.sent.remove(i) {
+                    self.delivered(protocol, at_ms - sent);
+                }
+            }
+            None if !self.early.iter().any(|(_, id, _)| *id == message_id) => {
+                push_bounded(
+                    &mut self.early,
+                    (protocol, message_id, at_ms),
+                    C2D_PENDING_CAPACITY,
+                );
+            }
+            None => {}
+        }
+    }
+
+    fn delivered(&mut self, protocol: Protocol, ms: f64) {
+        if !ms.is_finite() {
+            return;
+        }
+        // Clocks are the page's own; a negative span can only be rounding.
+        let ms = ms.max(0.0);
+        if let Some((count, max)) = self.totals.get_mut(slot(protocol)) {
+            *count += 1;
+            *max = max.max(ms);
+        }
+        push_bounded(&mut self.latencies, (protocol, ms), C2D_RING_CAPACITY);
+    }
+}
+
+fn push_bounded<T>(queue: &mut VecDeque<T>, item: T, capacity: usize) {
+    if queue.len() >= capacity {
+        queue.pop_front();
+    }
+    queue.push_back(item);
 }
 
 /// The measurements behind the protocol charts.
@@ -107,6 +207,8 @@ pub struct MetricsState {
     now_ms: f64,
     /// Samples that left the ring to keep it bounded.
     evicted: u64,
+    /// Cloud-to-device delivery timing.
+    c2d: C2dTiming,
 }
 
 /// Position of a protocol in the per-protocol arrays.
@@ -152,6 +254,15 @@ impl MetricsState {
                 }
                 self.prune();
             }
+            MetricsAction::C2dSent {
+                message_id,
+                sent_ms,
+            } => self.c2d.sent(message_id, sent_ms),
+            MetricsAction::C2dReceived {
+                protocol,
+                message_id,
+                at_ms,
+            } => self.c2d.received(protocol, message_id, at_ms),
             MetricsAction::Clear => *self = Self::default(),
         }
     }
@@ -212,7 +323,38 @@ impl MetricsState {
 
     /// Whether nothing was measured since the last clear.
     pub fn is_empty(&self) -> bool {
-        self.totals.iter().all(|t| t.count == 0)
+        self.totals.iter().all(|t| t.count == 0) && self.c2d.totals.iter().all(|t| t.0 == 0)
+    }
+
+    /// C2D delivery aggregates of the protocols that received a timed message, in display
+    /// order.
+    pub fn c2d_aggregates(&self) -> Vec<C2dAggregate> {
+        SLOTS
+            .iter()
+            .zip(self.c2d.totals)
+            .filter(|(_, (count, _))| *count > 0)
+            .map(|(protocol, (count, max_ms))| {
+                let mut v: Vec<f64> = self
+                    .c2d
+                    .latencies
+                    .iter()
+                    .filter(|(p, _)| p == protocol)
+                    .map(|(_, ms)| *ms)
+                    .collect();
+                v.sort_by(f64::total_cmp);
+                C2dAggregate {
+                    protocol: *protocol,
+                    count,
+                    p50_ms: percentile(&v, 50.0),
+                    max_ms,
+                }
+            })
+            .collect()
+    }
+
+    /// C2D sends still waiting for their arrival, and arrivals not (yet) matched to a send.
+    pub fn c2d_unmatched(&self) -> (usize, usize) {
+        (self.c2d.sent.len(), self.c2d.early.len())
     }
 
     /// Acknowledgements of `protocol` during whole second `sec`.
@@ -494,6 +636,119 @@ mod tests {
         m.apply(MetricsAction::Tick { now_ms: 71_000.0 });
         assert_eq!(m.latency_series(Protocol::Https), vec![(1.0, 50.0)]);
         assert_eq!(m.latency_series(Protocol::MqttWs), vec![(0.5, 3.0)]);
+    }
+
+    fn sent(id: &str, ms: f64) -> MetricsAction {
+        MetricsAction::C2dSent {
+            message_id: id.into(),
+            sent_ms: ms,
+        }
+    }
+
+    fn received(protocol: Protocol, id: &str, ms: f64) -> MetricsAction {
+        MetricsAction::C2dReceived {
+            protocol,
+            message_id: id.into(),
+            at_ms: ms,
+        }
+    }
+
+    #[test]
+    fn c2d_delivery_is_matched_by_message_id_per_protocol() {
+        let mut m = MetricsState::default();
+        for a in [
+            sent("a", 1_000.0),
+            sent("b", 1_100.0),
+            sent("c", 1_200.0),
+            received(Protocol::MqttWs, "a", 1_004.0),
+            received(Protocol::Https, "b", 6_100.0),
+            // Abandoned and delivered again: not a second delivery.
+            received(Protocol::Https, "b", 9_000.0),
+            received(Protocol::MqttWs, "c", 1_210.0),
+            // Pushed before the hub's answer reached the page.
+            received(Protocol::AmqpWs, "d", 2_003.0),
+            sent("d", 2_000.0),
+        ] {
+            m.apply(a);
+        }
+        let aggs = m.c2d_aggregates();
+        assert_eq!(
+            aggs,
+            vec![
+                C2dAggregate {
+                    protocol: Protocol::MqttWs,
+                    count: 2,
+                    p50_ms: Some(4.0),
+                    max_ms: 10.0
+                },
+                C2dAggregate {
+                    protocol: Protocol::AmqpWs,
+                    count: 1,
+                    p50_ms: Some(3.0),
+                    max_ms: 3.0
+                },
+                C2dAggregate {
+                    protocol: Protocol::Https,
+                    count: 1,
+                    p50_ms: Some(5_000.0),
+                    max_ms: 5_000.0
+                },
+            ]
+        );
+        // The redelivery of "b" waits, unmatched, and never counts again.
+        assert_eq!(m.c2d_unmatched(), (0, 1));
+        m.apply(sent("b", 10_000.0));
+        assert_eq!(m.c2d_unmatched(), (1, 1));
+        assert!(!m.is_empty());
+        // D2C aggregates are untouched.
+        assert!(m.aggregates().is_empty());
+        m.apply(MetricsAction::Clear);
+        assert!(m.c2d_aggregates().is_empty());
+    }
+
+    #[test]
+    fn c2d_without_a_match_is_not_timed() {
+        let mut m = MetricsState::default();
+        m.apply(sent("x", 10.0));
+        // Sent elsewhere (another page, the service API): nothing to time it against.
+        m.apply(received(Protocol::MqttWs, "y", 20.0));
+        m.apply(received(Protocol::MqttWs, "y", 30.0));
+        assert!(m.c2d_aggregates().is_empty());
+        assert!(m.is_empty());
+        assert_eq!(m.c2d_unmatched(), (1, 1));
+    }
+
+    #[test]
+    fn c2d_memory_is_bounded() {
+        let mut m = MetricsState::default();
+        let n = C2D_PENDING_CAPACITY + 5;
+        for i in 0..n {
+            m.apply(sent(&format!("s{i}"), i as f64));
+            m.apply(received(Protocol::Https, &format!("r{i}"), i as f64));
+        }
+        assert_eq!(
+            m.c2d_unmatched(),
+            (C2D_PENDING_CAPACITY, C2D_PENDING_CAPACITY)
+        );
+        // The oldest sends were forgotten; the newest still match.
+        m.apply(received(Protocol::Https, "s0", 1_000.0));
+        assert!(m.c2d_aggregates().is_empty());
+        m.apply(received(Protocol::Https, &format!("s{}", n - 1), 1_000.0));
+        assert_eq!(m.c2d_aggregates().first().map(|a| a.count), Some(1));
+        // Deliveries: the ring keeps the newest, the totals count all.
+        let mut m = MetricsState::default();
+        let n = C2D_RING_CAPACITY + 10;
+        for i in 0..n {
+            let id = i.to_string();
+            m.apply(sent(&id, 0.0));
+            m.apply(received(Protocol::MqttWs, &id, i as f64));
+        }
+        assert_eq!(m.c2d.latencies.len(), C2D_RING_CAPACITY);
+        let a = m.c2d_aggregates();
+        let a = a.first().expect("one protocol");
+        assert_eq!(a.count, n as u64);
+        assert_eq!(a.max_ms, (n - 1) as f64);
+        assert_eq!(a.p50_ms, Some(10.0 + (C2D_RING_CAPACITY / 2 - 1) as f64));
     }
 
     #[test]
