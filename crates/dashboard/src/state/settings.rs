@@ -160,8 +160,9 @@ fn push_opt_str(out: &mut String, value: Option<&str>) {
 
 /// Any stored JSON value, reduced to what the settings read: text, a number (as its text), a
 /// flag, an object read as a session, a list; everything else is `Other`. Every field is read
-/// into a `Node` so that a field of the wrong type only loses that field.
-#[derive(Debug, Default)]
+/// into a `Node` so that a field of the wrong type only loses that field. No `Debug`: stored
+/// connection strings and tokens pass through it.
+#[derive(Default)]
 enum Node {
     Text(String),
     Number(String),
@@ -234,8 +235,8 @@ impl<'de> Deserialize<'de> for Node {
 }
 
 /// A stored object: the root and each session use the same field set (unknown fields are
-/// skipped).
-#[derive(Debug, Default, Deserialize)]
+/// skipped). No `Debug`, like [`Node`].
+#[derive(Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 struct SessionJson {
     hub_url: Option<Node>,
