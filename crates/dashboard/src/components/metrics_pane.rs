@@ -480,24 +480,26 @@ fn C2dDelivery(props: &C2dProps) -> Html {
             if aggs.is_empty() {
                 <p class="muted">{ "Send a message from the cloud pane to a connected session." }</p>
             } else {
-                <table class="metrics-table" id="c2d-table" aria-label="Cloud to device delivery per protocol">
-                    <thead><tr>
-                        <th scope="col">{ "Protocol" }</th>
-                        <th scope="col" class="num">{ "Delivered" }</th>
-                        <th scope="col" class="num">{ "p50" }</th>
-                        <th scope="col" class="num">{ "Max" }</th>
-                    </tr></thead>
-                    <tbody>
-                        { for aggs.iter().map(|a| html! {
-                            <tr key={a.protocol.as_str()} data-protocol={a.protocol.as_str()}>
-                                <th scope="row">{ short_name(a.protocol) }</th>
-                                <td class="num" data-col="count">{ a.count }</td>
-                                <td class="num" data-col="p50" data-ms={a.p50_ms.map(|v| Fixed(v, 0).to_string())}>{ opt_ms(a.p50_ms) }</td>
-                                <td class="num">{ format::latency(a.max_ms) }</td>
-                            </tr>
-                        }) }
-                    </tbody>
-                </table>
+                <div class="table-scroll" tabindex="0" role="region" aria-label="Cloud to device delivery per protocol">
+                    <table class="metrics-table" id="c2d-table">
+                        <thead><tr>
+                            <th scope="col">{ "Protocol" }</th>
+                            <th scope="col" class="num">{ "Delivered" }</th>
+                            <th scope="col" class="num">{ "p50" }</th>
+                            <th scope="col" class="num">{ "Max" }</th>
+                        </tr></thead>
+                        <tbody>
+                            { for aggs.iter().map(|a| html! {
+                                <tr key={a.protocol.as_str()} data-protocol={a.protocol.as_str()}>
+                                    <th scope="row">{ short_name(a.protocol) }</th>
+                                    <td class="num" data-col="count">{ a.count }</td>
+                                    <td class="num" data-col="p50" data-ms={a.p50_ms.map(|v| Fixed(v, 0).to_string())}>{ opt_ms(a.p50_ms) }</td>
+                                    <td class="num">{ format::latency(a.max_ms) }</td>
+                                </tr>
+                            }) }
+                        </tbody>
+                    </table>
+                </div>
                 <svg viewBox={format!("0 0 {} {}", Fixed(W, 0), Fixed(h, 0))} width="100%" role="img"
                 aria-labelledby="chart-c2d-title chart-c2d-desc" preserveAspectRatio="xMidYMid meet">
                 <title id="chart-c2d-title">{ "Median cloud-to-device delivery time per protocol, log scale" }</title>
