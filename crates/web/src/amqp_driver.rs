@@ -526,25 +526,19 @@ impl<H: AmqpHooks> Driver<H> {
             self.stop(ConnectionStatus::Failed { reason: error });
             return Phase::Stopped;
         }
-        self.attempt += 1;
-        if !error.is_transient() || !self.config.reconnect.enabled {
-            self.stop(ConnectionStatus::Failed { reason: error });
-            return Phase::Stopped;
-        }
-        if !self.config.reconnect.allows(self.attempt) {
-            let attempts = self.attempt.saturating_sub(1);
-            self.stop(ConnectionStatus::Failed {
-                reason: ClientError::RetriesExhausted {
-                    attempts,
-                    last: Box::new(error),
-                },
-            });
-            return Phase::Stopped;
-        }
-        let delay = self
-            .config
-            .reconnect
-            .delay(self.attempt, (self.config.random)());
+        let random = &self.config.random;
+        let delay =
+            match self
+                .config
+                .reconnect
+                .after_failure(&mut self.attempt, error.clone(), || random())
+            {
+                Ok(delay) => delay,
+                Err(reason) => {
+                    self.stop(ConnectionStatus::Failed { reason });
+                    return Phase::Stopped;
+                }
+            };
         let status = ConnectionStatus::Reconnecting {
             attempt: self.attempt,
             next_try_in: delay,

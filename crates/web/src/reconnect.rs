@@ -2,6 +2,8 @@
 
 use core::time::Duration;
 
+use crate::error::ClientError;
+
 /// When and how often to reconnect after a connection is lost.
 ///
 /// The delay before attempt `n` (1-based) is `min(max_delay, initial_delay × multiplier^(n-1))`,
@@ -120,6 +122,31 @@ impl ReconnectPolicy {
     pub fn allows(&self, attempt: u32) -> bool {
         self.enabled && self.max_attempts.is_none_or(|max| attempt <= max)
     }
+
+    /// What a client does after an established connection (or a retry) failed with `error`:
+    /// counts the attempt, then either the jittered delay before trying again, or the reason
+    /// to give up with (a permanent error, reconnecting off, or the attempts used up).
+    /// `random` is drawn only when a retry follows.
+    // The drivers that call it are browser-only; the native build keeps it for its tests.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn after_failure(
+        &self,
+        attempt: &mut u32,
+        error: ClientError,
+        random: impl FnOnce() -> f64,
+    ) -> Result<Duration, ClientError> {
+        *attempt += 1;
+        if !error.is_transient() || !self.enabled {
+            return Err(error);
+        }
+        if !self.allows(*attempt) {
+            return Err(ClientError::RetriesExhausted {
+                attempts: attempt.saturating_sub(1),
+                last: Box::new(error),
+            });
+        }
+        Ok(self.delay(*attempt, random()))
+    }
 }
 
 /// Seconds to a `Duration` without the panics of `from_secs_f64` (negative, NaN, too large).
@@ -205,5 +232,48 @@ mod tests {
         assert!(!p.allows(4));
         assert!(ReconnectPolicy::default().allows(1_000_000));
         assert!(!ReconnectPolicy::disabled().allows(1));
+    }
+
+    #[test]
+    fn after_failure_retries_transient_errors_until_the_attempts_run_out() {
+        let p = ReconnectPolicy::exponential(Duration::from_secs(1), Duration::from_secs(60))
+            .with_jitter(0.0)
+            .with_max_attempts(Some(2));
+        let mut attempt = 0;
+        assert_eq!(
+            p.after_failure(&mut attempt, ClientError::PingTimeout, || 0.5),
+            Ok(Duration::from_secs(1))
+        );
+        assert_eq!(
+            p.after_failure(&mut attempt, ClientError::PingTimeout, || 0.5),
+            Ok(Duration::from_secs(2))
+        );
+        assert_eq!(
+            p.after_failure(&mut attempt, ClientError::PingTimeout, || 0.5),
+            Err(ClientError::RetriesExhausted {
+                attempts: 2,
+                last: Box::new(ClientError::PingTimeout),
+            })
+        );
+        assert_eq!(attempt, 3);
+    }
+
+    #[test]
+    fn after_failure_gives_up_at_once_on_permanent_errors_or_when_disabled() {
+        let no_draw = || -> f64 { panic!("random drawn without a retry") };
+        let mut attempt = 0;
+        assert_eq!(
+            ReconnectPolicy::default().after_failure(&mut attempt, ClientError::Closed, no_draw),
+            Err(ClientError::Closed)
+        );
+        assert_eq!(
+            ReconnectPolicy::disabled().after_failure(
+                &mut attempt,
+                ClientError::PingTimeout,
+                no_draw
+            ),
+            Err(ClientError::PingTimeout)
+        );
+        assert_eq!(attempt, 2);
     }
 }
